@@ -1,0 +1,94 @@
+# Build, test and run mod_scaisend_domains.
+#
+#   make -f apxs.mk            build the module (default target)
+#   make -f apxs.mk deps       install missing Debian packages (build/packages.txt)
+#   make -f apxs.mk unit       build and run the C unit tests (t/unit/test_*.c)
+#   make -f apxs.mk test       deps + build + unit + the Apache::Test suite
+#   make -f apxs.mk run        deps + build + a local dev instance (build/run-dev)
+#   make -f apxs.mk bench      benchmark against the dev instance (build/bench-get-domain)
+#   make -f apxs.mk clean      remove build products
+
+APXS    ?= apxs
+CC      ?= gcc
+PERL    ?= perl
+MOD     := mod_scaisend_domains
+SRCDIR  := $(MOD)
+OUT     := build/out
+
+SRCS      = $(sort $(wildcard $(SRCDIR)/*.c))
+HDRS      = $(wildcard $(SRCDIR)/*.h)
+CORE_SRCS = $(sort $(wildcard $(SRCDIR)/ssd_*.c))
+SO        := $(SRCDIR)/.libs/$(MOD).so
+
+WARN      := -std=gnu99 -Wall -Wextra -Werror
+PKGS      := openssl json-c libpsl libidn2 ldns apr-1 apr-util-1
+# Recursive (=) so pkg-config runs after `deps` has installed what it needs.
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null || \
+                 { apr-1-config --includes --cppflags; apu-1-config --includes; })
+DEP_LIBS   = -lssl -lcrypto -ljson-c -lpsl -lidn2 -lldns -laprutil-1 -lapr-1
+
+UNIT_SRCS = $(sort $(wildcard t/unit/test_*.c))
+UNIT_BINS = $(patsubst t/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
+UNIT_HDRS = $(wildcard t/unit/*.h)
+
+.PHONY: all build deps unit test run bench clean
+.DEFAULT_GOAL := build
+
+all: build
+
+build: $(SO)
+
+# apxs/libtool names the library after -o; everything is recompiled when any
+# source or header changes (or when a source file appears or disappears).
+$(SO): $(SRCS) $(HDRS) $(OUT)/sources.list apxs.mk
+	@test -n "$(SRCS)" || { echo "no sources in $(SRCDIR)/" >&2; exit 1; }
+	$(APXS) -c -o $(SRCDIR)/$(MOD).la \
+	    $(addprefix -Wc$(comma),$(WARN)) \
+	    -I$(SRCDIR) $(DEP_CFLAGS) \
+	    $(SRCS) $(DEP_LIBS)
+	@test -f $@
+
+comma := ,
+
+# Rewritten (at parse time) only when the set of source files changes.
+SOURCES_LIST := $(OUT)/sources.list
+_ := $(shell mkdir -p $(OUT) && echo "$(SRCS) $(HDRS)" > $(SOURCES_LIST).tmp && \
+        { cmp -s $(SOURCES_LIST).tmp $(SOURCES_LIST) && rm -f $(SOURCES_LIST).tmp || \
+          mv $(SOURCES_LIST).tmp $(SOURCES_LIST); })
+
+deps:
+	build/install-deps
+
+CORE_OBJS = $(patsubst $(SRCDIR)/%.c,$(OUT)/unit/obj/%.o,$(CORE_SRCS))
+UNIT_CFLAGS = $(WARN) -g -O1 -I$(SRCDIR) -It/unit $(DEP_CFLAGS)
+
+$(OUT)/unit/obj/%.o: $(SRCDIR)/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -c -o $@ $<
+
+$(OUT)/unit/%: t/unit/%.c $(CORE_OBJS) $(HDRS) $(UNIT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_OBJS) $(DEP_LIBS)
+
+unit: $(UNIT_BINS)
+	@fail=0; n=0; \
+	for t in $(UNIT_BINS); do \
+	    n=$$((n+1)); echo "== $$t"; \
+	    if ! $$t; then echo "FAILED: $$t" >&2; fail=$$((fail+1)); fi; \
+	done; \
+	echo "unit: $$n test programs, $$fail failed"; \
+	test $$fail -eq 0
+
+test: deps build unit
+	build/run-tests
+
+run: deps build
+	build/run-dev
+
+bench: build
+	build/bench-get-domain
+
+clean:
+	rm -rf $(OUT) $(SRCDIR)/.libs $(SRCDIR)/*.lo $(SRCDIR)/*.la $(SRCDIR)/*.slo $(SRCDIR)/*.o
+	-test -x t/TEST && t/TEST -clean >/dev/null 2>&1 || true
+	rm -rf t/TEST t/logs t/db t/conf/kek.bin

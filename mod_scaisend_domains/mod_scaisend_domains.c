@@ -1,0 +1,108 @@
+/* mod_scaisend_domains: the module record, its hooks and the handlers.
+ * The request flow: mod_auth_openidc has verified the token; the handler
+ * reads the caller from the environment, routes, and one operation
+ * answers with JSON. */
+#include "mod_scaisend_domains.h"
+#include "ssd_view.h"
+
+#include <http_protocol.h>
+#include <http_request.h>
+#include <openssl/crypto.h>
+
+static int ssd_handler(request_rec *r)
+{
+    ssd_req_t q;
+
+    if (!r->handler || strcmp(r->handler, SSD_HANDLER) != 0) {
+        return DECLINED;
+    }
+    memset(&q, 0, sizeof(q));
+    q.r = r;
+    q.conf = ssd_conf_get(r->server);
+    if (ssd_principal_from_env(&q) != 0) {
+        return OK;
+    }
+    return ssd_route(&q);
+}
+
+/* ErrorDocument target: errors raised before the module runs (a refused
+ * token, an unknown method) still answer with the JSON error shape. */
+static const char *error_code_for(int status)
+{
+    switch (status) {
+    case HTTP_UNAUTHORIZED: return "unauthenticated";
+    case HTTP_FORBIDDEN: return "forbidden";
+    case HTTP_NOT_FOUND: return "not_found";
+    case HTTP_METHOD_NOT_ALLOWED: return "method_not_allowed";
+    case HTTP_REQUEST_ENTITY_TOO_LARGE: return "payload_too_large";
+    default: return "error";
+    }
+}
+
+static int ssd_error_handler(request_rec *r)
+{
+    int status;
+
+    if (!r->handler || strcmp(r->handler, SSD_ERROR_HANDLER) != 0) {
+        return DECLINED;
+    }
+    status = r->prev ? r->prev->status : HTTP_NOT_FOUND;
+    if (status < 400) {
+        status = HTTP_NOT_FOUND;
+    }
+    return ssd_send_error(r, status, error_code_for(status),
+                          ap_get_status_line(status) + 4, NULL);
+}
+
+/* Runs before "httpd -t" reports, so configuration errors show there. */
+static int ssd_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *sp;
+    const char *err;
+
+    (void)pconf, (void)plog, (void)ptemp;
+    if ((err = ssd_db_check())) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "scaisend: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (sp = s; sp; sp = sp->next) {
+        if ((err = ssd_conf_check(sp))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, "scaisend: %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+static int ssd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    return ssd_db_post_config(pconf, ptemp, s);
+}
+
+static void ssd_register_hooks(apr_pool_t *p)
+{
+    /* statements must reach mod_dbd before its post_config groups them */
+    static const char *const before_dbd[] = {"mod_dbd.c", NULL};
+
+    (void)p;
+    ap_hook_check_config(ssd_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(ssd_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_handler(ssd_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(ssd_error_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(scaisend_domains) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,
+    NULL,
+    ssd_conf_create,
+    ssd_conf_merge,
+    ssd_directives,
+    ssd_register_hooks
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    , AP_MODULE_FLAG_NONE
+#endif
+};

@@ -1,0 +1,113 @@
+/* mod_scaisend_domains: shared declarations of the httpd glue files. */
+#ifndef MOD_SCAISEND_DOMAINS_H
+#define MOD_SCAISEND_DOMAINS_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <json-c/json.h>
+
+#include "ssd_policy.h"
+#include "ssd_store.h"
+
+#define SSD_HANDLER "scaisend-domains"
+#define SSD_ERROR_HANDLER "scaisend-domains-error"
+
+/* Directive names: one place, so a misspelling fails to compile. */
+#define SSD_DIR_KEK_FILE "ScaiSendKeyEncryptionKeyFile"
+#define SSD_DIR_KEY_BITS "ScaiSendDKIMKeyBits"
+#define SSD_DIR_SELECTOR "ScaiSendDKIMSelector"
+#define SSD_DIR_SPF_INCLUDE "ScaiSendSPFInclude"
+#define SSD_DIR_RESERVED "ScaiSendReservedDomain"
+#define SSD_DIR_API_BASE "ScaiSendAPIBase"
+#define SSD_DIR_MAX_BODY "ScaiSendMaxBodySize"
+#define SSD_DIR_ZONE_TTL "ScaiSendZoneTTL"
+#define SSD_DIR_CLAIM_PREFIX "ScaiSendClaimPrefix"
+#define SSD_DIR_CLAIM_SUB "ScaiSendClaimSub"
+#define SSD_DIR_CLAIM_PARTNER "ScaiSendClaimPartner"
+#define SSD_DIR_CLAIM_TENANT "ScaiSendClaimTenant"
+#define SSD_DIR_CLAIM_ROLE "ScaiSendClaimRole"
+#define SSD_DIR_CLAIM_EXP "ScaiSendClaimExp"
+
+extern module AP_MODULE_DECLARE_DATA scaisend_domains_module;
+
+typedef struct {
+    const char *kek_file;
+    unsigned char *kek;             /* SSD_KEK_LEN bytes, wiped with pconf */
+    int key_bits;
+    const char *selector_base;
+    const char *spf_include;
+    apr_array_header_t *reserved;   /* const char *: refused names */
+    const char *api_base;
+    apr_off_t max_body;
+    int zone_ttl;
+    const char *claim_prefix;
+    const char *claim_sub;
+    const char *claim_partner;
+    const char *claim_tenant;
+    const char *claim_role;
+    const char *claim_exp;
+} ssd_conf_t;
+
+/* The request as the routes see it. */
+typedef struct {
+    request_rec *r;
+    ssd_conf_t *conf;
+    ssd_principal_t who;
+    ssd_store_t *store;             /* NULL until ssd_req_store() */
+} ssd_req_t;
+
+/* mod_scaisend_domains_config.c */
+extern const command_rec ssd_directives[];
+void *ssd_conf_create(apr_pool_t *p, server_rec *s);
+void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv);
+ssd_conf_t *ssd_conf_get(server_rec *s);
+const char *const *ssd_conf_reserved(apr_pool_t *p, const ssd_conf_t *c);
+/* Start-up: fill defaults in and check what a server needs; shared by
+ * "httpd -t" and a real start. Returns NULL or the message. */
+const char *ssd_conf_check(server_rec *s);
+
+/* mod_scaisend_domains_db.c */
+const char *ssd_db_check(void);
+int ssd_db_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+/* NULL when the database is unavailable; a 503 has then been sent. */
+ssd_store_t *ssd_req_store(ssd_req_t *q);
+
+/* mod_scaisend_domains_http.c */
+int ssd_send_json(request_rec *r, int status, json_object *o);
+int ssd_send_error(request_rec *r, int status, const char *code,
+                   const char *message, const char *field);
+int ssd_send_text(request_rec *r, int status, const char *type,
+                  const char *text);
+int ssd_send_no_content(request_rec *r);
+int ssd_send_store_error(ssd_req_t *q, ssd_store_rc rc);
+/* The request's JSON object, or NULL when an error has been sent. */
+json_object *ssd_read_json(ssd_req_t *q);
+
+/* mod_scaisend_domains_principal.c */
+/* 0 when q->who is filled; -1 when an error response has been sent. */
+int ssd_principal_from_env(ssd_req_t *q);
+
+/* mod_scaisend_domains_router.c */
+int ssd_route(ssd_req_t *q);
+
+/* mod_scaisend_domains_domains.c */
+int ssd_domains_create(ssd_req_t *q);
+int ssd_domains_list(ssd_req_t *q);
+int ssd_domain_get(ssd_req_t *q, const char *id);
+int ssd_domain_patch(ssd_req_t *q, const char *id);
+int ssd_domain_delete(ssd_req_t *q, const char *id);
+
+/* mod_scaisend_domains_access.c */
+/* The domain when the caller may access it; else NULL, the 404 or 403
+ * (or 503) already sent. */
+ssd_domain_t *ssd_domain_load(ssd_req_t *q, const char *id,
+                              ssd_access_e access);
+apr_array_header_t *ssd_domain_rows(ssd_req_t *q, const ssd_domain_t *d,
+                                    apr_array_header_t **keys);
+
+/* mod_scaisend_domains_records.c */
+int ssd_domain_dns_records(ssd_req_t *q, const char *id);
+int ssd_domain_dkim_keys(ssd_req_t *q, const char *id);
+
+#endif

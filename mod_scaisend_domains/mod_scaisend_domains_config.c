@@ -1,0 +1,312 @@
+/* mod_scaisend_domains_config: directives, defaults, merge, and the
+ * start-up checks that "apachectl -t" shows too. */
+#include "mod_scaisend_domains.h"
+#include "ssd_dkim.h"
+#include "ssd_domain.h"
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#define UNSET_INT -1
+#define DEFAULT_KEY_BITS 2048
+#define DEFAULT_SELECTOR "scaisend"
+#define DEFAULT_SPF_INCLUDE "scaisend.scailabs.ai"
+#define DEFAULT_API_BASE "/api/admin"
+#define DEFAULT_MAX_BODY (64 * 1024)
+#define DEFAULT_ZONE_TTL 3600
+
+void *ssd_conf_create(apr_pool_t *p, server_rec *s)
+{
+    ssd_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)s;
+    c->key_bits = UNSET_INT;
+    c->max_body = UNSET_INT;
+    c->zone_ttl = UNSET_INT;
+    return c;
+}
+
+#define PICK(field) (add->field ? add->field : base->field)
+#define PICK_INT(field) (add->field != UNSET_INT ? add->field : base->field)
+
+void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv)
+{
+    ssd_conf_t *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+
+    c->kek_file = PICK(kek_file);
+    c->kek = PICK(kek);
+    c->key_bits = PICK_INT(key_bits);
+    c->selector_base = PICK(selector_base);
+    c->spf_include = PICK(spf_include);
+    c->reserved = PICK(reserved);
+    c->api_base = PICK(api_base);
+    c->max_body = PICK_INT(max_body);
+    c->zone_ttl = PICK_INT(zone_ttl);
+    c->claim_prefix = PICK(claim_prefix);
+    c->claim_sub = PICK(claim_sub);
+    c->claim_partner = PICK(claim_partner);
+    c->claim_tenant = PICK(claim_tenant);
+    c->claim_role = PICK(claim_role);
+    c->claim_exp = PICK(claim_exp);
+    return c;
+}
+
+ssd_conf_t *ssd_conf_get(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &scaisend_domains_module);
+}
+
+/* Fill every default in, once, at start-up (never at request time). */
+static void ssd_conf_finish(server_rec *s)
+{
+    ssd_conf_t *c = ssd_conf_get(s);
+
+    if (c->key_bits == UNSET_INT) c->key_bits = DEFAULT_KEY_BITS;
+    if (c->max_body == UNSET_INT) c->max_body = DEFAULT_MAX_BODY;
+    if (c->zone_ttl == UNSET_INT) c->zone_ttl = DEFAULT_ZONE_TTL;
+    if (!c->selector_base) c->selector_base = DEFAULT_SELECTOR;
+    if (!c->spf_include) c->spf_include = DEFAULT_SPF_INCLUDE;
+    if (!c->api_base) c->api_base = DEFAULT_API_BASE;
+    if (!c->claim_prefix) c->claim_prefix = "OIDC_CLAIM_";
+    if (!c->claim_sub) c->claim_sub = "sub";
+    if (!c->claim_partner) c->claim_partner = "partner_id";
+    if (!c->claim_tenant) c->claim_tenant = "tenant_id";
+    if (!c->claim_role) c->claim_role = "role";
+    if (!c->claim_exp) c->claim_exp = "exp";
+}
+
+/* Refused names: those configured, else the SPF include's own domain. */
+const char *const *ssd_conf_reserved(apr_pool_t *p, const ssd_conf_t *c)
+{
+    const char **list;
+    int i, n = c->reserved ? c->reserved->nelts : 0;
+
+    list = apr_pcalloc(p, sizeof(*list) * (n + 2));
+    for (i = 0; i < n; i++) {
+        list[i] = APR_ARRAY_IDX(c->reserved, i, const char *);
+    }
+    if (n == 0) {
+        const char *dot = strchr(c->spf_include, '.');
+
+        list[0] = dot && strchr(dot + 1, '.') ? dot + 1 : c->spf_include;
+    }
+    return list;
+}
+
+static ssd_conf_t *cmd_conf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config,
+                                &scaisend_domains_module);
+}
+
+static const char *set_kek_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ssd_conf_t *c = cmd_conf(cmd);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    const char *err;
+
+    (void)dc;
+    if (!path) {
+        return apr_pstrcat(cmd->pool, SSD_DIR_KEK_FILE, ": invalid path ",
+                           arg, NULL);
+    }
+    err = ssd_dkim_read_kek(cmd->pool, path, &c->kek);
+    if (err) {
+        return apr_pstrcat(cmd->pool, SSD_DIR_KEK_FILE, ": ", err, NULL);
+    }
+    c->kek_file = path;
+    return NULL;
+}
+
+static const char *set_key_bits(cmd_parms *cmd, void *dc, const char *arg)
+{
+    int bits = atoi(arg);
+
+    (void)dc;
+    if (bits != 2048 && bits != 3072 && bits != 4096) {
+        return apr_pstrcat(cmd->pool, SSD_DIR_KEY_BITS, " must be 2048, "
+                           "3072 or 4096 (keys under 2048 bits are refused), "
+                           "not ", arg, NULL);
+    }
+    cmd_conf(cmd)->key_bits = bits;
+    return NULL;
+}
+
+static const char *set_selector(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *s;
+
+    (void)dc;
+    for (s = arg; *s; s++) {
+        if (!apr_isalnum(*s) && *s != '-') {
+            break;
+        }
+    }
+    if (*s || !*arg || strlen(arg) > 40 || !apr_isalpha(arg[0])
+        || apr_isdigit(s[-1])) {
+        return apr_pstrcat(cmd->pool, SSD_DIR_SELECTOR, ": a selector base "
+                           "is 1-40 letters, digits or hyphens, starting "
+                           "with a letter and not ending in a digit", NULL);
+    }
+    cmd_conf(cmd)->selector_base = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+static const char *host_name_error(cmd_parms *cmd, const char *arg)
+{
+    ssd_domain_name_t name;
+    const char *err = ssd_domain_normalise(cmd->temp_pool, arg, "s", NULL,
+                                           &name);
+
+    if (err && !strstr(err, "public suffix")) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", arg, ": ", err,
+                           NULL);
+    }
+    return NULL;
+}
+
+static const char *set_spf_include(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = host_name_error(cmd, arg);
+
+    (void)dc;
+    if (!err) {
+        cmd_conf(cmd)->spf_include = apr_pstrdup(cmd->pool, arg);
+    }
+    return err;
+}
+
+static const char *add_reserved(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ssd_conf_t *c = cmd_conf(cmd);
+    const char *err = host_name_error(cmd, arg);
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (!c->reserved) {
+        c->reserved = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(c->reserved, const char *) = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+static const char *set_api_base(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_size_t n = strlen(arg);
+
+    (void)dc;
+    if (arg[0] != '/' || (n > 1 && arg[n - 1] == '/')) {
+        return apr_pstrcat(cmd->pool, SSD_DIR_API_BASE, " must start with "
+                           "'/' and not end with one", NULL);
+    }
+    cmd_conf(cmd)->api_base = n == 1 ? "" : apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+/* A decimal integer within [min, max]. */
+static const char *parse_int(cmd_parms *cmd, const char *arg, long min,
+                             long max, long *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (!*arg || *end || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s must be a number from %ld to %ld",
+                            cmd->cmd->name, min, max);
+    }
+    *out = v;
+    return NULL;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 1024, 16L * 1024 * 1024, &v);
+
+    (void)dc;
+    if (!err) {
+        cmd_conf(cmd)->max_body = v;
+    }
+    return err;
+}
+
+static const char *set_zone_ttl(cmd_parms *cmd, void *dc, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 60, 604800, &v);
+
+    (void)dc;
+    if (!err) {
+        cmd_conf(cmd)->zone_ttl = (int)v;
+    }
+    return err;
+}
+
+/* Claim settings: a non-empty name of letters, digits and underscores. */
+static const char *set_claim(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ssd_conf_t *c = cmd_conf(cmd);
+    const char *s;
+
+    (void)dc;
+    for (s = arg; *s && (apr_isalnum(*s) || *s == '_' || *s == '-'); s++)
+        ;
+    if (*s || !*arg) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": '", arg,
+                           "' is not a claim name", NULL);
+    }
+    *(const char **)((char *)c + (apr_size_t)cmd->info) = arg;
+    return NULL;
+}
+
+#define CLAIM_DIRECTIVE(name, field, help) \
+    AP_INIT_TAKE1(name, set_claim, (void *)APR_OFFSETOF(ssd_conf_t, field), \
+                  RSRC_CONF, help)
+
+const command_rec ssd_directives[] = {
+    AP_INIT_TAKE1(SSD_DIR_KEK_FILE, set_kek_file, NULL, RSRC_CONF,
+                  "file holding the 32-byte key-encryption key"),
+    AP_INIT_TAKE1(SSD_DIR_KEY_BITS, set_key_bits, NULL, RSRC_CONF,
+                  "RSA size of new DKIM keys: 2048, 3072 or 4096"),
+    AP_INIT_TAKE1(SSD_DIR_SELECTOR, set_selector, NULL, RSRC_CONF,
+                  "DKIM selector base (default scaisend)"),
+    AP_INIT_TAKE1(SSD_DIR_SPF_INCLUDE, set_spf_include, NULL, RSRC_CONF,
+                  "host named by include: in the SPF record"),
+    AP_INIT_ITERATE(SSD_DIR_RESERVED, add_reserved, NULL, RSRC_CONF,
+                    "provider domains that tenants may not register"),
+    AP_INIT_TAKE1(SSD_DIR_API_BASE, set_api_base, NULL, RSRC_CONF,
+                  "URL path the API lives under (default /api/admin)"),
+    AP_INIT_TAKE1(SSD_DIR_MAX_BODY, set_max_body, NULL, RSRC_CONF,
+                  "largest JSON request body in bytes (default 65536)"),
+    AP_INIT_TAKE1(SSD_DIR_ZONE_TTL, set_zone_ttl, NULL, RSRC_CONF,
+                  "TTL written in ?format=zone snippets (default 3600)"),
+    AP_INIT_TAKE1(SSD_DIR_CLAIM_PREFIX, set_claim,
+                  (void *)APR_OFFSETOF(ssd_conf_t, claim_prefix), RSRC_CONF,
+                  "environment prefix of the claims (default OIDC_CLAIM_)"),
+    CLAIM_DIRECTIVE(SSD_DIR_CLAIM_SUB, claim_sub, "claim naming the caller"),
+    CLAIM_DIRECTIVE(SSD_DIR_CLAIM_PARTNER, claim_partner,
+                    "claim holding the partner id"),
+    CLAIM_DIRECTIVE(SSD_DIR_CLAIM_TENANT, claim_tenant,
+                    "claim holding the tenant id"),
+    CLAIM_DIRECTIVE(SSD_DIR_CLAIM_ROLE, claim_role, "claim holding the role"),
+    CLAIM_DIRECTIVE(SSD_DIR_CLAIM_EXP, claim_exp,
+                    "claim holding the expiry time"),
+    {NULL}
+};
+
+const char *ssd_conf_check(server_rec *s)
+{
+    ssd_conf_t *c;
+
+    ssd_conf_finish(s);
+    c = ssd_conf_get(s);
+
+    if (!c->kek) {
+        return SSD_DIR_KEK_FILE " is required: name a file holding a "
+               "32-byte key-encryption key (for example made with "
+               "'head -c 32 /dev/urandom > kek.bin')";
+    }
+    return NULL;
+}

@@ -1,0 +1,145 @@
+/* mod_scaisend_domains_db: the module's use of mod_dbd -- statements
+ * prepared at start-up, the schema created before mod_dbd opens its first
+ * connection, and a connection per request. */
+#include "mod_scaisend_domains.h"
+
+#include <http_main.h>
+#include <unixd.h>
+#include <apr_strings.h>
+#include <mod_dbd.h>
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+static void prepare_statements(server_rec *s)
+{
+    const ssd_statement_t *st;
+
+    for (; s; s = s->next) {
+        for (st = ssd_store_statements; st->label; st++) {
+            dbd_prepare(s, st->sql, st->label);
+        }
+    }
+}
+
+/* The main server's value of a mod_dbd directive, as configured. */
+static const char *dbd_setting(apr_pool_t *p, const char *name)
+{
+    const ap_directive_t *d;
+    const char *value = NULL;
+
+    for (d = ap_conftree; d; d = d->next) {
+        if (strcasecmp(d->directive, name) == 0) {
+            const char *args = d->args;
+
+            value = ap_getword_conf(p, &args);
+        }
+    }
+    return value;
+}
+
+/* SQLite: WAL lets readers run beside the writer; the file and its
+ * journals belong to the user the children run as. */
+static void prepare_sqlite_file(apr_pool_t *p, const apr_dbd_driver_t *drv,
+                                apr_dbd_t *h, const char *path,
+                                server_rec *s)
+{
+    const char *suffixes[] = {"", "-wal", "-shm", NULL};
+    int i, nrows;
+
+    if (apr_dbd_query(drv, h, &nrows, "PRAGMA journal_mode=WAL") != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "scaisend: could not switch %s to WAL mode", path);
+    }
+    if (geteuid() != 0) {
+        return;
+    }
+    for (i = 0; suffixes[i]; i++) {
+        const char *f = apr_pstrcat(p, path, suffixes[i], NULL);
+
+        if (chown(f, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0
+            && i == 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, errno, s,
+                         "scaisend: cannot hand %s to the run-time user", f);
+        }
+    }
+}
+
+static int create_schema(apr_pool_t *ptemp, server_rec *s)
+{
+    const char *name = dbd_setting(ptemp, "DBDriver");
+    const char *params = dbd_setting(ptemp, "DBDParams");
+    const apr_dbd_driver_t *drv;
+    apr_dbd_t *h;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (!name || !params) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "scaisend: DBDriver and "
+                     "DBDParams must be set in the main server");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rv = apr_dbd_get_driver(ptemp, name, &drv);
+    if (rv == APR_SUCCESS) {
+        rv = apr_dbd_open_ex(drv, ptemp, params, &h, &err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = ssd_store_create_schema(ptemp, drv, h, &err);
+        if (rv == APR_SUCCESS && strcmp(name, "sqlite3") == 0) {
+            prepare_sqlite_file(ptemp, drv, h, params, s);
+        }
+        apr_dbd_close(drv, h);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "scaisend: cannot create "
+                     "the schema on the %s database: %s", name,
+                     err ? err : "open failed");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+const char *ssd_db_check(void)
+{
+    dbd_prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    if (!dbd_prepare || !dbd_acquire) {
+        return "mod_dbd is not loaded: add LoadModule dbd_module and "
+               "DBDriver/DBDParams";
+    }
+    return NULL;
+}
+
+int ssd_db_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    if (ssd_db_check()) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    prepare_statements(s);
+    return create_schema(ptemp, s);
+}
+
+ssd_store_t *ssd_req_store(ssd_req_t *q)
+{
+    ap_dbd_t *dbd;
+
+    if (q->store) {
+        return q->store;
+    }
+    dbd = dbd_acquire(q->r);
+    if (!dbd) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      "scaisend: no database connection");
+        apr_table_setn(q->r->err_headers_out, "Retry-After", "5");
+        ssd_send_error(q->r, HTTP_SERVICE_UNAVAILABLE, "storage_unavailable",
+                       "the database is unavailable; retry shortly", NULL);
+        return NULL;
+    }
+    q->store = apr_pcalloc(q->r->pool, sizeof(*q->store));
+    q->store->driver = dbd->driver;
+    q->store->handle = dbd->handle;
+    q->store->prepared = dbd->prepared;
+    q->store->pool = q->r->pool;
+    return q->store;
+}

@@ -1,0 +1,294 @@
+/* mod_scaisend_domains_domains: create, read, change and delete a sender
+ * domain (POST /domains, GET|PATCH|DELETE /domains/{id}). */
+#include "mod_scaisend_domains.h"
+#include "ssd_dkim.h"
+#include "ssd_id.h"
+#include "ssd_input.h"
+#include "ssd_json.h"
+#include "ssd_view.h"
+
+#include <apr_strings.h>
+
+static int send_input_error(ssd_req_t *q, const ssd_input_error_t *e)
+{
+    return ssd_send_error(q->r, HTTP_BAD_REQUEST, e->code, e->message,
+                          e->field);
+}
+
+/* Parse and check a body; 0, or -1 once the error is sent. */
+static int read_input(ssd_req_t *q, ssd_input_mode_e mode,
+                      ssd_domain_input_t *in)
+{
+    ssd_name_rules_t rules;
+    ssd_input_error_t err;
+    json_object *body = ssd_read_json(q);
+
+    if (!body) {
+        return -1;
+    }
+    rules.selector_base = q->conf->selector_base;
+    rules.reserved = ssd_conf_reserved(q->r->pool, q->conf);
+    if (ssd_input_domain(q->r->pool, body, mode, &rules, in, &err) != 0) {
+        send_input_error(q, &err);
+        return -1;
+    }
+    return 0;
+}
+
+static int send_domain(ssd_req_t *q, int status, const ssd_domain_t *d)
+{
+    apr_array_header_t *keys, *rows = ssd_domain_rows(q, d, &keys);
+
+    if (!rows) {
+        return OK;
+    }
+    return ssd_send_json(q->r, status,
+                         ssd_json_bind(q->r->pool,
+                                       ssd_view_domain(q->r->pool, d, rows)));
+}
+
+/* The owner of a new domain; NULL tenant means the partner itself. */
+static int creation_allowed(ssd_req_t *q, ssd_domain_input_t *in)
+{
+    if (q->who.role == SSD_ROLE_TENANT_ADMIN && !in->tenant_id) {
+        in->tenant_id = q->who.tenant_id;
+    }
+    if (ssd_policy_create(&q->who, in->tenant_id, in->is_shared > 0)
+        != SSD_ALLOW) {
+        ssd_send_error(q->r, HTTP_FORBIDDEN, "forbidden", in->is_shared > 0
+                       ? "only a partner operator can share a domain"
+                       : "a tenant admin can create domains for its own "
+                         "tenant only", in->is_shared > 0 ? "is_shared"
+                                                          : "tenant_id");
+        return 0;
+    }
+    if (in->is_shared > 0 && in->tenant_id) {
+        ssd_send_error(q->r, HTTP_BAD_REQUEST, "invalid_value", "only a "
+                       "partner-owned domain (no tenant_id) can be shared",
+                       "is_shared");
+        return 0;
+    }
+    return 1;
+}
+
+static ssd_domain_t *new_domain(ssd_req_t *q, const ssd_domain_input_t *in)
+{
+    ssd_domain_t *d = apr_pcalloc(q->r->pool, sizeof(*d));
+
+    d->id = ssd_id_new(q->r->pool, "dom_");
+    d->partner_id = q->who.partner_id;
+    d->tenant_id = in->tenant_id;
+    d->domain = in->domain;
+    d->dkim_selector = q->conf->selector_base;
+    d->dmarc_policy = in->dmarc_policy ? in->dmarc_policy : "none";
+    d->dmarc_rua_email = in->has_rua ? in->dmarc_rua_email : NULL;
+    d->is_shared = in->is_shared > 0;
+    d->is_active = in->is_active != 0;
+    d->created_at = d->updated_at = ssd_now_rfc3339(q->r->pool);
+    return d;
+}
+
+/* The active key of a new domain, its private part wrapped. */
+static int new_key(ssd_req_t *q, const ssd_domain_t *d, ssd_dkim_key_t *k)
+{
+    EVP_PKEY *pkey;
+
+    memset(k, 0, sizeof(*k));
+    if (ssd_dkim_generate(q->r->pool, q->conf->key_bits, &pkey) != APR_SUCCESS
+        || ssd_dkim_wrap(q->r->pool, q->conf->kek, pkey, d->id,
+                         d->dkim_selector, &k->wrapped_key) != APR_SUCCESS
+        || !(k->public_key = ssd_dkim_public_b64(q->r->pool, pkey))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      "scaisend: DKIM key generation failed");
+        return -1;
+    }
+    k->domain_id = d->id;
+    k->selector = d->dkim_selector;
+    k->state = "active";
+    k->bits = q->conf->key_bits;
+    k->created_at = k->activated_at = d->created_at;
+    return 0;
+}
+
+static const char *created_changes(apr_pool_t *p, const ssd_domain_t *d)
+{
+    json_object *o = ssd_json_new_object(p);
+
+    ssd_json_add_str(o, "domain", d->domain);
+    ssd_json_add_str(o, "tenant_id", d->tenant_id);
+    ssd_json_add_str(o, "dmarc_policy", d->dmarc_policy);
+    ssd_json_add_str(o, "dmarc_rua_email", d->dmarc_rua_email);
+    ssd_json_add_bool(o, "is_shared", d->is_shared);
+    ssd_json_add_bool(o, "is_active", d->is_active);
+    ssd_json_add_str(o, "dkim_selector", d->dkim_selector);
+    return ssd_json_to_string(p, o);
+}
+
+static int send_exists(ssd_req_t *q, const ssd_domain_t *d)
+{
+    return ssd_send_error(q->r, HTTP_CONFLICT, "domain_exists",
+                          apr_psprintf(q->r->pool, "%s is already registered "
+                                       "for this owner", d->domain),
+                          "domain");
+}
+
+static int store_new_domain(ssd_req_t *q, ssd_domain_t *d)
+{
+    ssd_dkim_key_t key;
+    ssd_event_t ev = {q->who.sub, "domain.created", NULL};
+    ssd_store_rc rc;
+
+    if (new_key(q, d, &key) != 0) {
+        return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR,
+                              "internal_error", "the DKIM key could not be "
+                              "generated", NULL);
+    }
+    ev.changes = created_changes(q->r->pool, d);
+    rc = ssd_store_domain_create(q->store, d, &key, &ev);
+    if (rc == SSD_STORE_CONFLICT) {
+        return send_exists(q, d);
+    }
+    if (rc != SSD_STORE_OK) {
+        return ssd_send_store_error(q, rc);
+    }
+    apr_table_setn(q->r->headers_out, "Location",
+                   apr_pstrcat(q->r->pool, q->conf->api_base, "/domains/",
+                               d->id, NULL));
+    return send_domain(q, HTTP_CREATED, d);
+}
+
+int ssd_domains_create(ssd_req_t *q)
+{
+    ssd_domain_input_t in;
+    ssd_domain_t *d;
+    ssd_store_rc rc;
+
+    if (read_input(q, SSD_INPUT_CREATE, &in) != 0
+        || !creation_allowed(q, &in) || !ssd_req_store(q)) {
+        return OK;
+    }
+    d = new_domain(q, &in);
+    /* answer a plain duplicate before spending a key generation on it;
+     * the unique constraint still decides races */
+    rc = ssd_store_domain_find(q->store, ssd_owner_key(q->r->pool,
+                               d->partner_id, d->tenant_id), d->domain);
+    if (rc == SSD_STORE_OK) {
+        return send_exists(q, d);
+    }
+    if (rc != SSD_STORE_NOT_FOUND) {
+        return ssd_send_store_error(q, rc);
+    }
+    return store_new_domain(q, d);
+}
+
+int ssd_domain_get(ssd_req_t *q, const char *id)
+{
+    ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_READ);
+
+    return d ? send_domain(q, HTTP_OK, d) : OK;
+}
+
+/* Record one change as {"field": {"from": a, "to": b}}. */
+static void change_str(json_object *changes, const char *field,
+                       const char *from, const char *to)
+{
+    json_object *c;
+
+    if ((!from && !to) || (from && to && strcmp(from, to) == 0)) {
+        return;
+    }
+    c = json_object_new_object();
+    ssd_json_add_str(c, "from", from);
+    ssd_json_add_str(c, "to", to);
+    json_object_object_add(changes, field, c);
+}
+
+static void change_bool(json_object *changes, const char *field, int *value,
+                        int to)
+{
+    json_object *c;
+
+    if (to < 0 || *value == to) {
+        return;
+    }
+    c = json_object_new_object();
+    ssd_json_add_bool(c, "from", *value);
+    ssd_json_add_bool(c, "to", to);
+    json_object_object_add(changes, field, c);
+    *value = to;
+}
+
+/* Apply the input to d; returns the changes (empty when none). */
+static json_object *apply_patch(apr_pool_t *p, ssd_domain_t *d,
+                                const ssd_domain_input_t *in)
+{
+    json_object *changes = ssd_json_new_object(p);
+
+    if (in->dmarc_policy) {
+        change_str(changes, "dmarc_policy", d->dmarc_policy,
+                   in->dmarc_policy);
+        d->dmarc_policy = in->dmarc_policy;
+    }
+    if (in->has_rua) {
+        change_str(changes, "dmarc_rua_email", d->dmarc_rua_email,
+                   in->dmarc_rua_email);
+        d->dmarc_rua_email = in->dmarc_rua_email;
+    }
+    change_bool(changes, "is_active", &d->is_active, in->is_active);
+    change_bool(changes, "is_shared", &d->is_shared, in->is_shared);
+    return changes;
+}
+
+static int patch_allowed(ssd_req_t *q, const ssd_domain_t *d,
+                         const ssd_domain_input_t *in)
+{
+    if (in->is_shared >= 0 && q->who.role != SSD_ROLE_PARTNER_OPERATOR) {
+        ssd_send_error(q->r, HTTP_FORBIDDEN, "forbidden", "only a partner "
+                       "operator can change is_shared", "is_shared");
+        return 0;
+    }
+    if (in->is_shared > 0 && d->tenant_id) {
+        ssd_send_error(q->r, HTTP_BAD_REQUEST, "invalid_value", "only a "
+                       "partner-owned domain can be shared", "is_shared");
+        return 0;
+    }
+    return 1;
+}
+
+int ssd_domain_patch(ssd_req_t *q, const char *id)
+{
+    ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
+    ssd_domain_input_t in;
+    ssd_event_t ev = {q->who.sub, "domain.updated", NULL};
+    json_object *changes;
+    ssd_store_rc rc;
+
+    if (!d || read_input(q, SSD_INPUT_PATCH, &in) != 0
+        || !patch_allowed(q, d, &in)) {
+        return OK;
+    }
+    changes = apply_patch(q->r->pool, d, &in);
+    if (json_object_object_length(changes) == 0) {
+        return send_domain(q, HTTP_OK, d);
+    }
+    d->updated_at = ssd_now_rfc3339(q->r->pool);
+    ev.changes = ssd_json_to_string(q->r->pool, changes);
+    rc = ssd_store_domain_update(q->store, d, &ev);
+    return rc == SSD_STORE_OK ? send_domain(q, HTTP_OK, d)
+                              : ssd_send_store_error(q, rc);
+}
+
+int ssd_domain_delete(ssd_req_t *q, const char *id)
+{
+    ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
+    ssd_event_t ev = {q->who.sub, "domain.deleted", NULL};
+    ssd_store_rc rc;
+
+    if (!d) {
+        return OK;
+    }
+    ev.changes = created_changes(q->r->pool, d);
+    rc = ssd_store_domain_delete(q->store, d, &ev);
+    return rc == SSD_STORE_OK ? ssd_send_no_content(q->r)
+                              : ssd_send_store_error(q, rc);
+}

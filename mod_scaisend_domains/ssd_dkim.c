@@ -1,0 +1,214 @@
+/* ssd_dkim: DKIM key pairs and their protection at rest. */
+#include "ssd_dkim.h"
+#include "ssd_b64.h"
+
+#include <string.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#define WRAP_PREFIX "v1:"
+#define NONCE_LEN 12
+#define TAG_LEN 16
+
+static apr_status_t pkey_cleanup(void *data)
+{
+    EVP_PKEY_free(data);
+    return APR_SUCCESS;
+}
+
+static void pkey_bind(apr_pool_t *p, EVP_PKEY *key)
+{
+    apr_pool_cleanup_register(p, key, pkey_cleanup, apr_pool_cleanup_null);
+}
+
+apr_status_t ssd_dkim_generate(apr_pool_t *p, int bits, EVP_PKEY **out)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *key = NULL;
+    int ok = ctx && EVP_PKEY_keygen_init(ctx) > 0
+             && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) > 0
+             && EVP_PKEY_keygen(ctx, &key) > 0;
+
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok) {
+        EVP_PKEY_free(key);
+        return APR_EGENERAL;
+    }
+    pkey_bind(p, key);
+    *out = key;
+    return APR_SUCCESS;
+}
+
+int ssd_dkim_bits(EVP_PKEY *key)
+{
+    return EVP_PKEY_get_bits(key);
+}
+
+const char *ssd_dkim_public_b64(apr_pool_t *p, EVP_PKEY *key)
+{
+    unsigned char *der = NULL;
+    int len = i2d_PUBKEY(key, &der);
+    const char *b64;
+
+    if (len <= 0) {
+        return NULL;
+    }
+    b64 = ssd_b64_encode(p, der, (apr_size_t)len);
+    OPENSSL_free(der);
+    return b64;
+}
+
+/* The associated data: "<domain_id>\n<selector>". */
+static const char *wrap_aad(apr_pool_t *p, const char *domain_id,
+                            const char *selector)
+{
+    return apr_pstrcat(p, domain_id, "\n", selector, NULL);
+}
+
+static int gcm_init(EVP_CIPHER_CTX *ctx, int enc, const unsigned char *kek,
+                    const unsigned char *nonce, const char *aad)
+{
+    int outl;
+
+    return EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc)
+           && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL)
+           && EVP_CipherInit_ex(ctx, NULL, NULL, kek, nonce, enc)
+           && EVP_CipherUpdate(ctx, NULL, &outl, (const unsigned char *)aad,
+                               (int)strlen(aad));
+}
+
+/* Encrypt plain into box = nonce | ciphertext | tag. */
+static int seal(const unsigned char *kek, const char *aad,
+                const unsigned char *plain, int plen, unsigned char *box)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    unsigned char *ct = box + NONCE_LEN;
+    int l1 = 0, l2 = 0;
+    int ok = ctx && RAND_bytes(box, NONCE_LEN) == 1
+             && gcm_init(ctx, 1, kek, box, aad)
+             && EVP_EncryptUpdate(ctx, ct, &l1, plain, plen)
+             && EVP_EncryptFinal_ex(ctx, ct + l1, &l2)
+             && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
+                                    ct + l1 + l2);
+
+    EVP_CIPHER_CTX_free(ctx);
+    return ok && l1 + l2 == plen;
+}
+
+/* Decrypt box (nonce | ciphertext | tag) into plain; checks the tag. */
+static int open_box(const unsigned char *kek, const char *aad,
+                    const unsigned char *box, int blen, unsigned char *plain)
+{
+    EVP_CIPHER_CTX *ctx;
+    int clen = blen - NONCE_LEN - TAG_LEN, l1 = 0, l2 = 0, ok;
+
+    if (clen <= 0 || !(ctx = EVP_CIPHER_CTX_new())) {
+        return 0;
+    }
+    ok = gcm_init(ctx, 0, kek, box, aad)
+         && EVP_DecryptUpdate(ctx, plain, &l1, box + NONCE_LEN, clen)
+         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
+                                (void *)(box + NONCE_LEN + clen))
+         && EVP_DecryptFinal_ex(ctx, plain + l1, &l2) > 0;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+apr_status_t ssd_dkim_wrap(apr_pool_t *p, const unsigned char *kek,
+                           EVP_PKEY *key, const char *domain_id,
+                           const char *selector, const char **wrapped)
+{
+    unsigned char *der = NULL, *box;
+    int len = i2d_PrivateKey(key, &der);
+    int ok;
+
+    if (len <= 0) {
+        return APR_EGENERAL;
+    }
+    box = apr_palloc(p, (apr_size_t)len + NONCE_LEN + TAG_LEN);
+    ok = seal(kek, wrap_aad(p, domain_id, selector), der, len, box);
+    OPENSSL_clear_free(der, (size_t)len);
+    if (!ok) {
+        return APR_EGENERAL;
+    }
+    *wrapped = apr_pstrcat(p, WRAP_PREFIX,
+                           ssd_b64_encode(p, box, (apr_size_t)len + NONCE_LEN
+                                                  + TAG_LEN), NULL);
+    return APR_SUCCESS;
+}
+
+static EVP_PKEY *der_to_private_key(const unsigned char *der, int len)
+{
+    const unsigned char *cursor = der;
+
+    return d2i_AutoPrivateKey(NULL, &cursor, len);
+}
+
+apr_status_t ssd_dkim_unwrap(apr_pool_t *p, const unsigned char *kek,
+                             const char *wrapped, const char *domain_id,
+                             const char *selector, EVP_PKEY **out)
+{
+    apr_size_t blen;
+    unsigned char *box, *plain;
+    EVP_PKEY *key = NULL;
+    int plen;
+
+    if (strncmp(wrapped, WRAP_PREFIX, strlen(WRAP_PREFIX)) != 0
+        || !(box = ssd_b64_decode(p, wrapped + strlen(WRAP_PREFIX), &blen))
+        || blen <= NONCE_LEN + TAG_LEN) {
+        return APR_EGENERAL;
+    }
+    plen = (int)blen - NONCE_LEN - TAG_LEN;
+    plain = apr_palloc(p, (apr_size_t)plen);
+    if (open_box(kek, wrap_aad(p, domain_id, selector), box, (int)blen,
+                 plain)) {
+        key = der_to_private_key(plain, plen);
+    }
+    OPENSSL_cleanse(plain, (size_t)plen);
+    if (!key) {
+        return APR_EGENERAL;
+    }
+    pkey_bind(p, key);
+    *out = key;
+    return APR_SUCCESS;
+}
+
+static apr_status_t kek_wipe(void *data)
+{
+    OPENSSL_cleanse(data, SSD_KEK_LEN);
+    return APR_SUCCESS;
+}
+
+const char *ssd_dkim_read_kek(apr_pool_t *p, const char *path,
+                              unsigned char **kek)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t got = 0;
+    unsigned char *buf;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(p, "cannot open key-encryption key file %s: %pm",
+                            path, &rv);
+    }
+    rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    if (rv != APR_SUCCESS || fi.size != SSD_KEK_LEN) {
+        apr_file_close(f);
+        return apr_psprintf(p, "key-encryption key file %s must hold exactly "
+                            "%d bytes", path, SSD_KEK_LEN);
+    }
+    buf = apr_palloc(p, SSD_KEK_LEN);
+    apr_pool_cleanup_register(p, buf, kek_wipe, apr_pool_cleanup_null);
+    rv = apr_file_read_full(f, buf, SSD_KEK_LEN, &got);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS || got != SSD_KEK_LEN) {
+        return apr_psprintf(p, "cannot read key-encryption key file %s", path);
+    }
+    *kek = buf;
+    return NULL;
+}

@@ -1,0 +1,46 @@
+/* ssd_model: the records the module keeps -- sender domains and their
+ * DKIM keys -- as plain structs shared by the store and the routes. */
+#ifndef SSD_MODEL_H
+#define SSD_MODEL_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+typedef struct {
+    const char *id;
+    const char *partner_id;
+    const char *tenant_id;          /* NULL for a partner-owned domain */
+    const char *domain;             /* A-label form */
+    const char *dkim_selector;      /* the selector that signs now */
+    const char *dmarc_policy;       /* none | quarantine | reject */
+    const char *dmarc_rua_email;    /* NULL when unset */
+    int is_shared;
+    int is_active;
+    int verified;
+    const char *created_at;
+    const char *updated_at;
+    const char *verified_at;        /* NULL until verified */
+    const char *last_verification;  /* JSON text or NULL */
+} ssd_domain_t;
+
+typedef struct {
+    const char *domain_id;
+    const char *selector;
+    const char *state;              /* pending | active | retired */
+    int bits;
+    const char *public_key;         /* base64 DER SubjectPublicKeyInfo */
+    const char *wrapped_key;        /* see ssd_dkim_wrap; never sent out */
+    const char *created_at;
+    const char *activated_at;
+    const char *retired_at;
+} ssd_dkim_key_t;
+
+/* The owner key that makes (owner, domain) unique across both engines:
+ * "p:<partner>" for partner-owned, "t:<partner>:<tenant>" otherwise. */
+const char *ssd_owner_key(apr_pool_t *p, const char *partner_id,
+                          const char *tenant_id);
+
+/* Current time as RFC 3339 UTC with seconds, e.g. 2026-11-27T10:00:00Z. */
+const char *ssd_now_rfc3339(apr_pool_t *p);
+
+#endif

@@ -1,0 +1,383 @@
+/* ssd_store: reads and writes of domains, keys and audit events. Every
+ * write touching more than one row runs in one transaction whose statement
+ * errors are tracked here (apr_dbd_transaction_end reports success even
+ * when it rolled back). */
+#include "ssd_store.h"
+#include "ssd_id.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+
+apr_status_t ssd_store_create_schema(apr_pool_t *p,
+                                     const apr_dbd_driver_t *driver,
+                                     apr_dbd_t *handle, const char **err)
+{
+    int i, nrows, rc;
+
+    for (i = 0; ssd_store_schema_sql[i]; i++) {
+        rc = apr_dbd_query(driver, handle, &nrows, ssd_store_schema_sql[i]);
+        if (rc != 0) {
+            *err = apr_pstrdup(p, apr_dbd_error(driver, handle, rc));
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_dbd_prepared_t *statement(ssd_store_t *st, const char *label)
+{
+    apr_dbd_prepared_t *stmt = apr_hash_get(st->prepared, label,
+                                            APR_HASH_KEY_STRING);
+
+    if (!stmt) {
+        st->error = apr_pstrcat(st->pool, "statement not prepared: ", label,
+                                NULL);
+    }
+    return stmt;
+}
+
+static int note_error(ssd_store_t *st, const char *label, int rc)
+{
+    st->error = apr_psprintf(st->pool, "%s: %s", label,
+                             apr_dbd_error(st->driver, st->handle, rc));
+    return rc;
+}
+
+/* Run a write; returns 0 and the affected row count, or the driver code. */
+static int run(ssd_store_t *st, const char *label, int *nrows, int nargs,
+               const char **args)
+{
+    apr_dbd_prepared_t *stmt = statement(st, label);
+    int rc, n = 0;
+
+    if (!stmt) {
+        return -1;
+    }
+    rc = apr_dbd_pquery(st->driver, st->pool, st->handle, &n, stmt, nargs,
+                        args);
+    if (rc != 0) {
+        return note_error(st, label, rc);
+    }
+    if (nrows) {
+        *nrows = n;
+    }
+    return 0;
+}
+
+static int select_rows(ssd_store_t *st, const char *label,
+                       apr_dbd_results_t **res, int nargs, const char **args)
+{
+    apr_dbd_prepared_t *stmt = statement(st, label);
+    int rc;
+
+    if (!stmt) {
+        return -1;
+    }
+    *res = NULL;
+    /* seek = 1: an empty result costs the pgsql driver 100 ms otherwise */
+    rc = apr_dbd_pselect(st->driver, st->pool, st->handle, res, stmt, 1,
+                         nargs, args);
+    return rc != 0 ? note_error(st, label, rc) : 0;
+}
+
+static apr_dbd_row_t *next_row(ssd_store_t *st, apr_dbd_results_t *res)
+{
+    apr_dbd_row_t *row = NULL;
+
+    if (apr_dbd_get_row(st->driver, st->pool, res, &row, -1) != 0) {
+        return NULL;
+    }
+    return row;
+}
+
+/* A column as text; NULL for SQL NULL on either engine. */
+static const char *text_at(ssd_store_t *st, apr_dbd_row_t *row, int col)
+{
+    char *value = NULL;
+
+    if (apr_dbd_datum_get(st->driver, row, col, APR_DBD_TYPE_STRING,
+                          &value) != APR_SUCCESS) {
+        return NULL;
+    }
+    return apr_pstrdup(st->pool, value);
+}
+
+/* A 0/1 flag: SQLite answers "1", PostgreSQL "1" for integers too. */
+static int flag_at(ssd_store_t *st, apr_dbd_row_t *row, int col)
+{
+    const char *v = text_at(st, row, col);
+
+    return v && (v[0] == '1' || v[0] == 't');
+}
+
+static ssd_domain_t *domain_from_row(ssd_store_t *st, apr_dbd_row_t *row)
+{
+    ssd_domain_t *d = apr_pcalloc(st->pool, sizeof(*d));
+
+    d->id = text_at(st, row, 0);
+    d->partner_id = text_at(st, row, 1);
+    d->tenant_id = text_at(st, row, 2);
+    d->domain = text_at(st, row, 3);
+    d->dkim_selector = text_at(st, row, 4);
+    d->dmarc_policy = text_at(st, row, 5);
+    d->dmarc_rua_email = text_at(st, row, 6);
+    d->is_shared = flag_at(st, row, 7);
+    d->is_active = flag_at(st, row, 8);
+    d->verified = flag_at(st, row, 9);
+    d->created_at = text_at(st, row, 10);
+    d->updated_at = text_at(st, row, 11);
+    d->verified_at = text_at(st, row, 12);
+    d->last_verification = text_at(st, row, 13);
+    return d;
+}
+
+static void key_from_row(ssd_store_t *st, apr_dbd_row_t *row,
+                         ssd_dkim_key_t *k)
+{
+    const char *bits = text_at(st, row, 3);
+
+    memset(k, 0, sizeof(*k));
+    k->domain_id = text_at(st, row, 0);
+    k->selector = text_at(st, row, 1);
+    k->state = text_at(st, row, 2);
+    k->bits = bits ? atoi(bits) : 0;
+    k->public_key = text_at(st, row, 4);
+    k->created_at = text_at(st, row, 5);
+    k->activated_at = text_at(st, row, 6);
+    k->retired_at = text_at(st, row, 7);
+}
+
+static const char *flag_arg(int v)
+{
+    return v ? "1" : "0";
+}
+
+/* ---- transactions ---------------------------------------------------- */
+
+typedef struct {
+    apr_dbd_transaction_t *tx;
+    int failed;
+} txn_t;
+
+static int txn_begin(ssd_store_t *st, txn_t *t)
+{
+    int rc;
+
+    t->tx = NULL;
+    t->failed = 0;
+    rc = apr_dbd_transaction_start(st->driver, st->pool, st->handle, &t->tx);
+    return rc != 0 ? note_error(st, "begin", rc) : 0;
+}
+
+/* Commit when every statement succeeded, else roll back. */
+static ssd_store_rc txn_end(ssd_store_t *st, txn_t *t, ssd_store_rc rc)
+{
+    if (rc != SSD_STORE_OK || t->failed) {
+        apr_dbd_transaction_mode_set(st->driver, t->tx,
+                                     APR_DBD_TRANSACTION_ROLLBACK);
+    }
+    if (apr_dbd_transaction_end(st->driver, st->pool, t->tx) != 0
+        && rc == SSD_STORE_OK) {
+        return SSD_STORE_FAILED;
+    }
+    return t->failed && rc == SSD_STORE_OK ? SSD_STORE_FAILED : rc;
+}
+
+static void txn_run(ssd_store_t *st, txn_t *t, const char *label, int nargs,
+                    const char **args)
+{
+    if (!t->failed && run(st, label, NULL, nargs, args) != 0) {
+        t->failed = 1;
+    }
+}
+
+static void insert_event(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
+                         const ssd_event_t *ev)
+{
+    const char *args[] = {ssd_id_new(st->pool, "evt_"), d->id, d->partner_id,
+                          d->tenant_id, ssd_now_rfc3339(st->pool), ev->sub,
+                          ev->action, ev->changes};
+
+    txn_run(st, t, "ssd_event_insert", 8, args);
+}
+
+static void insert_key(ssd_store_t *st, txn_t *t, const ssd_dkim_key_t *k)
+{
+    const char *args[] = {k->domain_id, k->selector, k->state,
+                          apr_itoa(st->pool, k->bits), k->public_key,
+                          k->wrapped_key, k->created_at, k->activated_at};
+
+    txn_run(st, t, "ssd_key_insert", 8, args);
+}
+
+/* ---- domains --------------------------------------------------------- */
+
+static int insert_domain(ssd_store_t *st, const ssd_domain_t *d, int *nrows)
+{
+    const char *args[] = {
+        d->id, ssd_owner_key(st->pool, d->partner_id, d->tenant_id),
+        d->partner_id, d->tenant_id, d->domain, d->dkim_selector,
+        d->dmarc_policy, d->dmarc_rua_email, flag_arg(d->is_shared),
+        flag_arg(d->is_active), flag_arg(d->verified), d->created_at,
+        d->updated_at};
+
+    return run(st, "ssd_domain_insert", nrows, 13, args);
+}
+
+ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
+                                     const ssd_dkim_key_t *key,
+                                     const ssd_event_t *ev)
+{
+    txn_t t;
+    int nrows = 0;
+
+    if (txn_begin(st, &t) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    if (insert_domain(st, d, &nrows) != 0) {
+        t.failed = 1;
+    }
+    else if (nrows == 0) {
+        return txn_end(st, &t, SSD_STORE_CONFLICT);
+    }
+    insert_key(st, &t, key);
+    insert_event(st, &t, d, ev);
+    return txn_end(st, &t, SSD_STORE_OK);
+}
+
+ssd_store_rc ssd_store_domain_get(ssd_store_t *st, const char *id,
+                                  ssd_domain_t **out)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    const char *args[] = {id};
+
+    if (select_rows(st, "ssd_domain_by_id", &res, 1, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    if (!(row = next_row(st, res))) {
+        return SSD_STORE_NOT_FOUND;
+    }
+    *out = domain_from_row(st, row);
+    while (next_row(st, res)) {
+        /* drain: the sqlite3 driver finalises the cursor at the end */
+    }
+    return SSD_STORE_OK;
+}
+
+ssd_store_rc ssd_store_domain_find(ssd_store_t *st, const char *owner_key,
+                                   const char *domain)
+{
+    apr_dbd_results_t *res;
+    const char *args[] = {owner_key, domain};
+    int found = 0;
+
+    if (select_rows(st, "ssd_domain_by_owner", &res, 2, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    while (next_row(st, res)) {
+        found = 1;
+    }
+    return found ? SSD_STORE_OK : SSD_STORE_NOT_FOUND;
+}
+
+/* "!" escapes LIKE's wildcards so q is matched as a plain substring. */
+static const char *like_pattern(apr_pool_t *p, const char *q)
+{
+    char *out = apr_palloc(p, 2 * strlen(q) + 3), *o = out;
+
+    *o++ = '%';
+    for (; *q; q++) {
+        if (*q == '%' || *q == '_' || *q == '!') {
+            *o++ = '!';
+        }
+        *o++ = *q;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}
+
+static void filter_args(const char **args, int v)
+{
+    args[0] = v < 0 ? "" : "1";
+    args[1] = v > 0 ? "1" : "0";
+}
+
+ssd_store_rc ssd_store_domain_list(ssd_store_t *st,
+                                   const ssd_list_query_t *q,
+                                   apr_array_header_t **out)
+{
+    const char *args[15];
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+
+    args[0] = q->partner_id;
+    args[1] = q->tenant_id ? "1" : "";
+    args[2] = q->tenant_id ? q->tenant_id : "";
+    filter_args(args + 3, q->verified);
+    filter_args(args + 5, q->is_active);
+    filter_args(args + 7, q->is_shared);
+    args[9] = q->q ? "1" : "";
+    args[10] = like_pattern(st->pool, q->q ? q->q : "");
+    args[11] = q->after_id ? "1" : "";
+    args[12] = q->after_id ? q->after_id : "";
+    args[13] = apr_itoa(st->pool, q->limit);
+    if (select_rows(st, "ssd_domain_list", &res, 14, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    *out = apr_array_make(st->pool, q->limit, sizeof(ssd_domain_t *));
+    while ((row = next_row(st, res))) {
+        APR_ARRAY_PUSH(*out, ssd_domain_t *) = domain_from_row(st, row);
+    }
+    return SSD_STORE_OK;
+}
+
+ssd_store_rc ssd_store_domain_update(ssd_store_t *st, const ssd_domain_t *d,
+                                     const ssd_event_t *ev)
+{
+    const char *args[] = {d->dmarc_policy, d->dmarc_rua_email,
+                          flag_arg(d->is_shared), flag_arg(d->is_active),
+                          d->updated_at, d->id};
+    txn_t t;
+
+    if (txn_begin(st, &t) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    txn_run(st, &t, "ssd_domain_update", 6, args);
+    insert_event(st, &t, d, ev);
+    return txn_end(st, &t, SSD_STORE_OK);
+}
+
+ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,
+                                     const ssd_event_t *ev)
+{
+    const char *args[] = {d->id};
+    txn_t t;
+
+    if (txn_begin(st, &t) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    txn_run(st, &t, "ssd_keys_delete", 1, args);
+    txn_run(st, &t, "ssd_domain_delete", 1, args);
+    insert_event(st, &t, d, ev);
+    return txn_end(st, &t, SSD_STORE_OK);
+}
+
+ssd_store_rc ssd_store_keys_get(ssd_store_t *st, const char *domain_id,
+                                apr_array_header_t **out)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    const char *args[] = {domain_id};
+
+    if (select_rows(st, "ssd_keys_by_domain", &res, 1, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    *out = apr_array_make(st->pool, 2, sizeof(ssd_dkim_key_t));
+    while ((row = next_row(st, res))) {
+        key_from_row(st, row, apr_array_push(*out));
+    }
+    return SSD_STORE_OK;
+}

@@ -1,0 +1,75 @@
+/* ssd_store: the module's storage over apr_dbd (SQLite or PostgreSQL).
+ * Statements are labelled and prepared by mod_dbd on every connection; the
+ * SQL is written for both engines (see ssd_store_sql.c). */
+#ifndef SSD_STORE_H
+#define SSD_STORE_H
+
+#include <apr_dbd.h>
+#include <apr_hash.h>
+#include "ssd_model.h"
+
+typedef struct {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_hash_t *prepared;       /* label -> apr_dbd_prepared_t* */
+    apr_pool_t *pool;
+    const char *error;          /* last database error: for the log only */
+} ssd_store_t;
+
+typedef enum {
+    SSD_STORE_OK = 0,
+    SSD_STORE_NOT_FOUND,
+    SSD_STORE_CONFLICT,
+    SSD_STORE_FAILED
+} ssd_store_rc;
+
+typedef struct {
+    const char *label;
+    const char *sql;
+} ssd_statement_t;
+
+/* An audit record written in the same transaction as the change. */
+typedef struct {
+    const char *sub;
+    const char *action;         /* domain.created, domain.updated, ... */
+    const char *changes;        /* JSON text */
+} ssd_event_t;
+
+/* Which domains a list shows. tenant_id NULL lists the whole partner;
+ * otherwise the tenant's own and the partner's shared ones. A flag < 0
+ * does not filter. */
+typedef struct {
+    const char *partner_id;
+    const char *tenant_id;
+    int verified, is_active, is_shared;
+    const char *q;              /* domain substring or NULL */
+    const char *after_id;       /* keyset cursor or NULL */
+    int limit;
+} ssd_list_query_t;
+
+extern const ssd_statement_t ssd_store_statements[];
+extern const char *const ssd_store_schema_sql[];
+
+/* Create the tables when missing (idempotent); err gets the driver text. */
+apr_status_t ssd_store_create_schema(apr_pool_t *p,
+                                     const apr_dbd_driver_t *driver,
+                                     apr_dbd_t *handle, const char **err);
+
+ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
+                                     const ssd_dkim_key_t *key,
+                                     const ssd_event_t *ev);
+ssd_store_rc ssd_store_domain_get(ssd_store_t *st, const char *id,
+                                  ssd_domain_t **out);
+ssd_store_rc ssd_store_domain_find(ssd_store_t *st, const char *owner_key,
+                                   const char *domain);
+ssd_store_rc ssd_store_domain_list(ssd_store_t *st,
+                                   const ssd_list_query_t *q,
+                                   apr_array_header_t **out);
+ssd_store_rc ssd_store_domain_update(ssd_store_t *st, const ssd_domain_t *d,
+                                     const ssd_event_t *ev);
+ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,
+                                     const ssd_event_t *ev);
+ssd_store_rc ssd_store_keys_get(ssd_store_t *st, const char *domain_id,
+                                apr_array_header_t **out);
+
+#endif

@@ -1,0 +1,99 @@
+/* ssd_store_sql: schema and statements, written for SQLite and PostgreSQL.
+ * Portable choices: flags are INTEGER 0/1 (not BOOLEAN), times are RFC 3339
+ * text (sortable), placeholders %s/%d are rewritten by apr_dbd, and
+ * "INSERT ... ON CONFLICT DO NOTHING" works on both engines. A unique key
+ * cannot use a nullable tenant_id (NULLs never collide), hence owner_key. */
+#include "ssd_store.h"
+
+#define DOMAIN_COLUMNS \
+    "id, partner_id, tenant_id, domain, dkim_selector, dmarc_policy, " \
+    "dmarc_rua_email, is_shared, is_active, verified, created_at, " \
+    "updated_at, verified_at, last_verification"
+
+const char *const ssd_store_schema_sql[] = {
+    "CREATE TABLE IF NOT EXISTS ssd_domains ("
+    " id VARCHAR(40) PRIMARY KEY,"
+    " owner_key VARCHAR(600) NOT NULL,"
+    " partner_id VARCHAR(255) NOT NULL,"
+    " tenant_id VARCHAR(255),"
+    " domain VARCHAR(253) NOT NULL,"
+    " dkim_selector VARCHAR(63) NOT NULL,"
+    " dmarc_policy VARCHAR(16) NOT NULL,"
+    " dmarc_rua_email VARCHAR(254),"
+    " is_shared INTEGER NOT NULL,"
+    " is_active INTEGER NOT NULL,"
+    " verified INTEGER NOT NULL,"
+    " created_at VARCHAR(32) NOT NULL,"
+    " updated_at VARCHAR(32) NOT NULL,"
+    " verified_at VARCHAR(32),"
+    " last_verification TEXT,"
+    " CONSTRAINT ssd_domains_owner_domain UNIQUE (owner_key, domain))",
+    "CREATE INDEX IF NOT EXISTS ssd_domains_partner"
+    " ON ssd_domains (partner_id, id)",
+    "CREATE TABLE IF NOT EXISTS ssd_dkim_keys ("
+    " domain_id VARCHAR(40) NOT NULL,"
+    " selector VARCHAR(63) NOT NULL,"
+    " state VARCHAR(16) NOT NULL,"
+    " bits INTEGER NOT NULL,"
+    " public_key TEXT NOT NULL,"
+    " wrapped_key TEXT,"
+    " created_at VARCHAR(32) NOT NULL,"
+    " activated_at VARCHAR(32),"
+    " retired_at VARCHAR(32),"
+    " PRIMARY KEY (domain_id, selector))",
+    "CREATE TABLE IF NOT EXISTS ssd_events ("
+    " id VARCHAR(40) PRIMARY KEY,"
+    " domain_id VARCHAR(40) NOT NULL,"
+    " partner_id VARCHAR(255) NOT NULL,"
+    " tenant_id VARCHAR(255),"
+    " at VARCHAR(32) NOT NULL,"
+    " sub VARCHAR(255) NOT NULL,"
+    " action VARCHAR(40) NOT NULL,"
+    " changes TEXT)",
+    "CREATE INDEX IF NOT EXISTS ssd_events_domain"
+    " ON ssd_events (domain_id, id)",
+    NULL
+};
+
+const ssd_statement_t ssd_store_statements[] = {
+    {"ssd_domain_insert",
+     "INSERT INTO ssd_domains (id, owner_key, partner_id, tenant_id, domain,"
+     " dkim_selector, dmarc_policy, dmarc_rua_email, is_shared, is_active,"
+     " verified, created_at, updated_at)"
+     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %d, %d, %d, %s, %s)"
+     " ON CONFLICT (owner_key, domain) DO NOTHING"},
+    {"ssd_domain_by_id",
+     "SELECT " DOMAIN_COLUMNS " FROM ssd_domains WHERE id = %s"},
+    {"ssd_domain_by_owner",
+     "SELECT id FROM ssd_domains WHERE owner_key = %s AND domain = %s"},
+    /* Each optional filter is "(%s = '' OR column = ...)": the first
+     * argument says whether the filter applies. */
+    {"ssd_domain_list",
+     "SELECT " DOMAIN_COLUMNS " FROM ssd_domains WHERE partner_id = %s"
+     " AND (%s = '' OR tenant_id = %s OR (tenant_id IS NULL"
+     " AND is_shared = 1))"
+     " AND (%s = '' OR verified = %d)"
+     " AND (%s = '' OR is_active = %d)"
+     " AND (%s = '' OR is_shared = %d)"
+     " AND (%s = '' OR domain LIKE %s ESCAPE '!')"
+     " AND (%s = '' OR id < %s)"
+     " ORDER BY id DESC LIMIT %d"},
+    {"ssd_domain_update",
+     "UPDATE ssd_domains SET dmarc_policy = %s, dmarc_rua_email = %s,"
+     " is_shared = %d, is_active = %d, updated_at = %s WHERE id = %s"},
+    {"ssd_domain_delete", "DELETE FROM ssd_domains WHERE id = %s"},
+    {"ssd_key_insert",
+     "INSERT INTO ssd_dkim_keys (domain_id, selector, state, bits,"
+     " public_key, wrapped_key, created_at, activated_at)"
+     " VALUES (%s, %s, %s, %d, %s, %s, %s, %s)"},
+    {"ssd_keys_by_domain",
+     "SELECT domain_id, selector, state, bits, public_key, created_at,"
+     " activated_at, retired_at FROM ssd_dkim_keys WHERE domain_id = %s"
+     " ORDER BY CASE state WHEN 'active' THEN 0 WHEN 'pending' THEN 1"
+     " ELSE 2 END, created_at DESC, selector"},
+    {"ssd_keys_delete", "DELETE FROM ssd_dkim_keys WHERE domain_id = %s"},
+    {"ssd_event_insert",
+     "INSERT INTO ssd_events (id, domain_id, partner_id, tenant_id, at, sub,"
+     " action, changes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"},
+    {NULL, NULL}
+};

@@ -1,0 +1,213 @@
+package ScaiSend::Test;
+
+# Helpers shared by the Apache::Test suite (t/*.t) of mod_scaisend_domains.
+#
+#   use FindBin; use lib "$FindBin::Bin/lib";
+#   use ScaiSend::Test qw(token api error_log_scan);
+#
+#   my $jwt = token(sub => 'alice', partner_id => 'p_1', tenant_id => 't_1',
+#                   role => 'tenant_admin');
+#   my $r = api(POST => '/api/admin/domains', token => $jwt,
+#               json => { domain => 'mail.example.com' });
+#   is $r->{status}, 201;  $r->{json}{id};  $r->{headers}->header('Location');
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use File::Basename qw(dirname);
+use File::Spec;
+use Crypt::JWT qw(encode_jwt);
+use JSON::PP ();
+use HTTP::Request ();
+
+our @EXPORT_OK = qw(token api error_log_scan error_log_offset error_log_since
+                    expected_log_patterns SECRET WRONG_SECRET);
+our %EXPORT_TAGS = (all => \@EXPORT_OK);
+
+# The HS256 secret the test server trusts (t/conf/extra.conf.in gets it
+# through the @SCAISEND_SECRET@ token, set in t/TEST.PL).
+use constant SECRET       => 'scaisend-test-hs256-secret-0123456789abcdefghijkl';
+use constant WRONG_SECRET => 'not-the-scaisend-test-secret-0123456789abcdefghij';
+
+my $LIB_DIR = dirname(File::Spec->rel2abs(__FILE__));     # t/lib/ScaiSend
+my $T_DIR   = dirname(dirname($LIB_DIR));                 # t
+
+my $JSON = JSON::PP->new->utf8->canonical;
+
+# token(%claims) -> compact JWT (HS256, signed with SECRET).
+#
+# Defaults: sub => 'test-user', partner_id => 'p_test', tenant_id => 't_test',
+# role => 'tenant_admin', iat => now, exp => now + 3600.
+# A claim given as undef is left out of the token (exp => undef: no exp;
+# tenant_id => undef: partner-level token).  Options (keys starting with '-'):
+#   -key => 'secret'    sign with this secret instead of SECRET
+#   -wrong_key => 1     sign with WRONG_SECRET
+#   -header => {...}    extra JOSE header fields (e.g. kid)
+sub token {
+    my %args = @_;
+    my %opt;
+    for my $k (grep { /^-/ } keys %args) {
+        $opt{substr $k, 1} = delete $args{$k};
+    }
+    my $now = time;
+    my %claims = (
+        sub        => 'test-user',
+        partner_id => 'p_test',
+        tenant_id  => 't_test',
+        role       => 'tenant_admin',
+        iat        => $now,
+        exp        => $now + 3600,
+        %args,
+    );
+    delete $claims{$_} for grep { !defined $claims{$_} } keys %claims;
+
+    my $key = $opt{key} // ($opt{wrong_key} ? WRONG_SECRET : SECRET);
+    return encode_jwt(
+        payload       => \%claims,
+        alg           => 'HS256',
+        key           => $key,
+        ($opt{header} ? (extra_headers => $opt{header}) : ()),
+    );
+}
+
+my $UA;
+sub _ua {
+    require LWP::UserAgent;
+    $UA ||= LWP::UserAgent->new(keep_alive => 4, max_redirect => 0,
+                                timeout => 60, agent => 'scaisend-test/1');
+    return $UA;
+}
+
+# api($method, $path, %opt) -> {status, headers, json, body, response}
+#
+#   $path: absolute ('/api/admin/domains', '/static/bench.json') or relative
+#          to /api/admin ('domains/dom_...').
+#   token => $jwt            sends "Authorization: Bearer $jwt"
+#   json  => $ref            body encoded as JSON, Content-Type application/json
+#   body  => $bytes          raw body (Content-Type from content_type or headers)
+#   content_type => $ct      Content-Type for body (default application/json)
+#   headers => {name => value, ...}   extra/overriding request headers
+#
+# headers is an HTTP::Headers object; json is the decoded body when the
+# response is JSON (undef otherwise or if it does not parse; json_error then
+# holds the parse error).
+sub api {
+    my ($method, $path, %opt) = @_;
+    $path = "/api/admin/$path" unless $path =~ m{^/};
+    require Apache::TestRequest;
+    my $url = Apache::TestRequest::resolve_url($path);
+
+    my $req = HTTP::Request->new(uc $method => $url);
+    $req->header(Authorization => "Bearer $opt{token}") if defined $opt{token};
+    if (exists $opt{json}) {
+        $req->content($JSON->encode($opt{json}));
+        $req->header('Content-Type' => 'application/json');
+    } elsif (defined $opt{body}) {
+        $req->content($opt{body});
+        $req->header('Content-Type' => $opt{content_type} // 'application/json');
+    }
+    if (defined $req->content && length $req->content) {
+        $req->header('Content-Length' => length $req->content);
+    }
+    my $h = $opt{headers} || {};
+    $req->header($_ => $h->{$_}) for keys %$h;
+
+    my $res = _ua()->request($req);
+    my %r = (
+        status   => $res->code,
+        headers  => $res->headers,
+        body     => $res->content,
+        response => $res,
+        json     => undef,
+    );
+    my $ct = $res->header('Content-Type') // '';
+    if ($ct =~ m{^application/(?:[\w.+-]+\+)?json}i && length $r{body}) {
+        $r{json} = eval { $JSON->decode($r{body}) };
+        $r{json_error} = $@ if $@;
+    }
+    return \%r;
+}
+
+sub _error_log_path {
+    my $logs = eval { require Apache::Test; Apache::Test::vars('t_logs') };
+    $logs = "$T_DIR/logs" unless $logs && -d $logs;
+    return "$logs/error_log";
+}
+
+# Regexes from t/lib/ScaiSend/expected-log-lines.txt (one per line,
+# '#' comments and blank lines ignored).
+sub expected_log_patterns {
+    my $file = "$LIB_DIR/expected-log-lines.txt";
+    open my $fh, '<', $file or die "cannot read $file: $!";
+    my @re;
+    while (my $line = <$fh>) {
+        chomp $line;
+        next if $line =~ /^\s*(#|$)/;
+        push @re, qr/$line/;
+    }
+    return @re;
+}
+
+# Byte offset of the end of the error_log now (use with error_log_since).
+sub error_log_offset {
+    my $f = _error_log_path();
+    return -s $f || 0;
+}
+
+# Lines appended to the error_log after $offset (from error_log_offset).
+sub error_log_since {
+    my ($offset) = @_;
+    my $f = _error_log_path();
+    open my $fh, '<', $f or return ();
+    seek $fh, $offset || 0, 0;
+    my @lines = <$fh>;
+    chomp @lines;
+    return @lines;
+}
+
+# error_log_scan(%opt) -> list of unexpected error_log lines.
+# A line is suspicious when its level is warn, error, crit, alert or emerg,
+# when it reports a crashed child or sanitizer output, or when it is not in
+# httpd's log format at all (raw stderr of a child).  Suspicious lines that
+# match a pattern of expected-log-lines.txt (or of allow => [qr/.../]) are
+# dropped.  from => $offset limits the scan to lines written after it.
+sub error_log_scan {
+    my %opt = @_;
+    my @allow = (expected_log_patterns(), @{ $opt{allow} || [] });
+    my @bad;
+    for my $line (error_log_since($opt{from} || 0)) {
+        next unless length $line;
+        my $suspicious;
+        if ($line =~ /^\[[^\]]*\] \[(?:[\w-]+:)?(\w+)\]/) {
+            $suspicious = $1 =~ /^(?:warn|error|crit|alert|emerg)$/;
+        } else {
+            $suspicious = 1;
+        }
+        $suspicious ||= $line =~ /exit signal|Segmentation fault|AddressSanitizer|
+                                  LeakSanitizer|runtime error:|double free|
+                                  corrupted|stack smashing|Aborted/x;
+        next unless $suspicious;
+        next if grep { $line =~ $_ } @allow;
+        push @bad, $line;
+    }
+    return @bad;
+}
+
+# Write $n random bytes to $path (mode 0600), used for the KEK file.
+sub write_random_file {
+    my ($path, $n) = @_;
+    open my $rnd, '<:raw', '/dev/urandom' or die "/dev/urandom: $!";
+    my $got = read($rnd, my $buf, $n);
+    die "short read from /dev/urandom" unless $got && $got == $n;
+    close $rnd;
+    my $old = umask 077;
+    open my $out, '>:raw', $path or die "cannot write $path: $!";
+    print {$out} $buf or die "write $path: $!";
+    close $out or die "close $path: $!";
+    umask $old;
+    chmod 0600, $path;
+    return $path;
+}
+
+1;
