@@ -2,7 +2,9 @@
  * The request flow: mod_auth_openidc has verified the token; the handler
  * reads the caller from the environment, routes, and one operation
  * answers with JSON. */
+#define SSD_MODULE_RECORD
 #include "mod_scaisend_domains.h"
+#include "ssd_domain.h"
 #include "ssd_view.h"
 
 #include <http_protocol.h>
@@ -26,21 +28,32 @@ static int ssd_handler(request_rec *r)
 }
 
 /* ErrorDocument target: errors raised before the module runs (a refused
- * token, an unknown method) still answer with the JSON error shape. */
-static const char *error_code_for(int status)
+ * token, a body over LimitRequestBody) still answer with the JSON error
+ * shape. The status is the one of the request that failed. */
+static void describe_status(int status, const char **code, const char **msg)
 {
     switch (status) {
-    case HTTP_UNAUTHORIZED: return "unauthenticated";
-    case HTTP_FORBIDDEN: return "forbidden";
-    case HTTP_NOT_FOUND: return "not_found";
-    case HTTP_METHOD_NOT_ALLOWED: return "method_not_allowed";
-    case HTTP_REQUEST_ENTITY_TOO_LARGE: return "payload_too_large";
-    default: return "error";
+    case HTTP_UNAUTHORIZED:
+        *code = "unauthenticated";
+        *msg = "a valid bearer token is required";
+        break;
+    case HTTP_FORBIDDEN:
+        *code = "forbidden";
+        *msg = "the token does not allow this";
+        break;
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+        *code = "payload_too_large";
+        *msg = "the request body is too large";
+        break;
+    default:
+        *code = "error";
+        *msg = ap_get_status_line(status) + 4;
     }
 }
 
 static int ssd_error_handler(request_rec *r)
 {
+    const char *code, *msg;
     int status;
 
     if (!r->handler || strcmp(r->handler, SSD_ERROR_HANDLER) != 0) {
@@ -50,8 +63,8 @@ static int ssd_error_handler(request_rec *r)
     if (status < 400) {
         status = HTTP_NOT_FOUND;
     }
-    return ssd_send_error(r, status, error_code_for(status),
-                          ap_get_status_line(status) + 4, NULL);
+    describe_status(status, &code, &msg);
+    return ssd_send_error(r, status, code, msg, NULL);
 }
 
 /* Runs before "httpd -t" reports, so configuration errors show there. */
@@ -79,6 +92,11 @@ static int ssd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
     (void)plog;
+    if (ssd_domain_init(pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "scaisend: the public "
+                     "suffix list could not be loaded");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     return ssd_db_post_config(pconf, ptemp, s);
 }
 

@@ -31,6 +31,12 @@
 
 extern module AP_MODULE_DECLARE_DATA scaisend_domains_module;
 
+/* Tags log lines with the module's name; the file holding the module
+ * record gets the same from AP_DECLARE_MODULE. */
+#ifndef SSD_MODULE_RECORD
+APLOG_USE_MODULE(scaisend_domains);
+#endif
+
 typedef struct {
     const char *kek_file;
     unsigned char *kek;             /* SSD_KEK_LEN bytes, wiped with pconf */

@@ -38,16 +38,33 @@ static const char *dbd_setting(apr_pool_t *p, const char *name)
     return value;
 }
 
-/* SQLite: WAL lets readers run beside the writer; the file and its
- * journals belong to the user the children run as. */
+/* Switch SQLite to WAL (readers run beside the writer); the pragma answers
+ * with the journal mode now in force. */
+static int switch_to_wal(apr_pool_t *p, const apr_dbd_driver_t *drv,
+                         apr_dbd_t *h)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *mode = NULL;
+
+    if (apr_dbd_select(drv, p, h, &res, "PRAGMA journal_mode=WAL", 1) != 0) {
+        return 0;
+    }
+    while (apr_dbd_get_row(drv, p, res, &row, -1) == 0) {
+        mode = mode ? mode : apr_pstrdup(p, apr_dbd_get_entry(drv, row, 0));
+    }
+    return mode && strcasecmp(mode, "wal") == 0;
+}
+
+/* The SQLite file and its journals belong to the run-time user. */
 static void prepare_sqlite_file(apr_pool_t *p, const apr_dbd_driver_t *drv,
                                 apr_dbd_t *h, const char *path,
                                 server_rec *s)
 {
     const char *suffixes[] = {"", "-wal", "-shm", NULL};
-    int i, nrows;
+    int i;
 
-    if (apr_dbd_query(drv, h, &nrows, "PRAGMA journal_mode=WAL") != 0) {
+    if (!switch_to_wal(p, drv, h)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "scaisend: could not switch %s to WAL mode", path);
     }

@@ -58,25 +58,29 @@ int ssd_send_store_error(ssd_req_t *q, ssd_store_rc rc)
                           "complete the request; nothing was changed", NULL);
 }
 
+/* A copy of s without white space (apr_collapse_spaces returns the end). */
+static char *without_spaces(apr_pool_t *p, const char *s)
+{
+    char *out = apr_pstrdup(p, s);
+
+    apr_collapse_spaces(out, out);
+    return out;
+}
+
 /* application/json, optionally with charset=utf-8 and nothing else. */
 static int is_json_type(request_rec *r)
 {
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
-    const char *params;
-    char *type;
+    char *type, *params;
 
     if (!ct) {
         return 0;
     }
-    type = ap_getword(r->pool, &ct, ';');
-    ap_str_tolower(type);
-    if (strcmp(apr_collapse_spaces(type, type), "application/json") != 0) {
-        return 0;
-    }
-    params = apr_collapse_spaces(apr_pstrdup(r->pool, ct),
-                                 apr_pstrdup(r->pool, ct));
-    return !*params || strcasecmp(params, "charset=utf-8") == 0
-           || strcasecmp(params, "charset=\"utf-8\"") == 0;
+    type = without_spaces(r->pool, ap_getword(r->pool, &ct, ';'));
+    params = without_spaces(r->pool, ct);
+    return strcasecmp(type, "application/json") == 0
+           && (!*params || strcasecmp(params, "charset=utf-8") == 0
+               || strcasecmp(params, "charset=\"utf-8\"") == 0);
 }
 
 static int send_too_large(ssd_req_t *q)

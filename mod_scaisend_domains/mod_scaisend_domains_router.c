@@ -44,7 +44,6 @@ static int not_found(ssd_req_t *q)
 
 static int not_allowed(ssd_req_t *q, const char *allow)
 {
-    apr_table_setn(q->r->err_headers_out, "Allow", allow);
     apr_table_setn(q->r->headers_out, "Allow", allow);
     return ssd_send_error(q->r, HTTP_METHOD_NOT_ALLOWED,
                           "method_not_allowed",
