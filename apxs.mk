@@ -42,10 +42,12 @@ build: $(SO)
 # source or header changes (or when a source file appears or disappears).
 $(SO): $(SRCS) $(HDRS) $(OUT)/sources.list apxs.mk
 	@test -n "$(SRCS)" || { echo "no sources in $(SRCDIR)/" >&2; exit 1; }
-	$(APXS) -c -o $(SRCDIR)/$(MOD).la \
+	@echo "apxs -c $(SRCDIR)/*.c -> $@ (log: $(OUT)/apxs.log)"
+	@$(APXS) -c -o $(SRCDIR)/$(MOD).la \
 	    $(addprefix -Wc$(comma),$(WARN)) \
 	    -I$(SRCDIR) $(DEP_CFLAGS) \
-	    $(SRCS) $(DEP_LIBS)
+	    $(SRCS) $(DEP_LIBS) > $(OUT)/apxs.log 2>&1 \
+	    || { grep -E 'error:|warning:' $(OUT)/apxs.log || cat $(OUT)/apxs.log; exit 1; }
 	@test -f $@
 
 comma := ,

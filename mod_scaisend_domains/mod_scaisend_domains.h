@@ -28,6 +28,10 @@
 #define SSD_DIR_CLAIM_TENANT "ScaiSendClaimTenant"
 #define SSD_DIR_CLAIM_ROLE "ScaiSendClaimRole"
 #define SSD_DIR_CLAIM_EXP "ScaiSendClaimExp"
+#define SSD_DIR_RESOLVER "ScaiSendResolver"
+#define SSD_DIR_DNS_TIMEOUT "ScaiSendDNSTimeout"
+#define SSD_DIR_VERIFY_BUDGET "ScaiSendVerifyBudget"
+#define SSD_DIR_VERIFY_INTERVAL "ScaiSendVerifyInterval"
 
 extern module AP_MODULE_DECLARE_DATA scaisend_domains_module;
 
@@ -53,6 +57,10 @@ typedef struct {
     const char *claim_tenant;
     const char *claim_role;
     const char *claim_exp;
+    apr_array_header_t *resolvers;  /* ssd_nameserver_t; NULL: resolv.conf */
+    int dns_timeout_ms;             /* per query attempt */
+    int verify_budget_ms;           /* a whole verification */
+    int verify_interval_s;          /* between verifications of a domain */
 } ssd_conf_t;
 
 /* The request as the routes see it. */
@@ -72,6 +80,18 @@ const char *const *ssd_conf_reserved(apr_pool_t *p, const ssd_conf_t *c);
 /* Start-up: fill defaults in and check what a server needs; shared by
  * "httpd -t" and a real start. Returns NULL or the message. */
 const char *ssd_conf_check(server_rec *s);
+
+/* mod_scaisend_domains_config_dns.c */
+const char *ssd_set_resolver(cmd_parms *cmd, void *dc, const char *arg);
+const char *ssd_set_dns_timeout(cmd_parms *cmd, void *dc, const char *arg);
+const char *ssd_set_verify_budget(cmd_parms *cmd, void *dc,
+                                  const char *arg);
+const char *ssd_set_verify_interval(cmd_parms *cmd, void *dc,
+                                    const char *arg);
+void ssd_conf_dns_defaults(ssd_conf_t *c);
+void ssd_conf_dns_finish(ssd_conf_t *c);
+void ssd_conf_dns_merge(ssd_conf_t *c, const ssd_conf_t *base,
+                        const ssd_conf_t *add);
 
 /* mod_scaisend_domains_db.c */
 const char *ssd_db_check(void);
@@ -111,6 +131,9 @@ ssd_domain_t *ssd_domain_load(ssd_req_t *q, const char *id,
                               ssd_access_e access);
 apr_array_header_t *ssd_domain_rows(ssd_req_t *q, const ssd_domain_t *d,
                                     apr_array_header_t **keys);
+
+/* mod_scaisend_domains_verify.c */
+int ssd_domain_verify(ssd_req_t *q, const char *id);
 
 /* mod_scaisend_domains_records.c */
 int ssd_domain_dns_records(ssd_req_t *q, const char *id);

@@ -21,6 +21,8 @@ typedef struct {
     const char *updated_at;
     const char *verified_at;        /* NULL until verified */
     const char *last_verification;  /* JSON text or NULL */
+    const char *spf_status;         /* pending | verified | failed */
+    const char *dmarc_status;
 } ssd_domain_t;
 
 typedef struct {
@@ -33,6 +35,7 @@ typedef struct {
     const char *created_at;
     const char *activated_at;
     const char *retired_at;
+    const char *dns_status;         /* pending | verified | failed */
 } ssd_dkim_key_t;
 
 /* The owner key that makes (owner, domain) unique across both engines:

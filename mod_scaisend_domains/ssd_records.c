@@ -65,12 +65,15 @@ apr_array_header_t *ssd_records_for_domain(apr_pool_t *p,
             ssd_record_dkim_value(p, k->public_key), "dkim");
 
         row->selector = k->selector;
-        row->status = k->state;
+        row->key_state = k->state;
+        row->status = k->dns_status ? k->dns_status : "pending";
     }
-    push_row(rows, d->domain, ssd_record_spf_value(p, spf_include), "spf");
+    push_row(rows, d->domain, ssd_record_spf_value(p, spf_include), "spf")
+        ->status = d->spf_status ? d->spf_status : "pending";
     push_row(rows, ssd_record_dmarc_host(p, d->domain),
              ssd_record_dmarc_value(p, d->dmarc_policy, d->dmarc_rua_email),
-             "dmarc");
+             "dmarc")->status = d->dmarc_status ? d->dmarc_status
+                                                 : "pending";
     return rows;
 }
 

@@ -13,7 +13,8 @@ typedef struct {
     const char *value;
     const char *purpose;    /* dkim | spf | dmarc */
     const char *selector;   /* DKIM rows only */
-    const char *status;     /* DKIM rows: the key state; else NULL */
+    const char *key_state;  /* DKIM rows: active | pending | retired */
+    const char *status;     /* pending | verified | failed (last check) */
 } ssd_dns_record_t;
 
 const char *ssd_record_dkim_host(apr_pool_t *p, const char *selector,

@@ -3,6 +3,7 @@
  * errors are tracked here (apr_dbd_transaction_end reports success even
  * when it rolled back). */
 #include "ssd_store.h"
+#include "ssd_store_internal.h"
 #include "ssd_id.h"
 
 #include <stdlib.h>
@@ -25,7 +26,7 @@ apr_status_t ssd_store_create_schema(apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-static apr_dbd_prepared_t *statement(ssd_store_t *st, const char *label)
+apr_dbd_prepared_t *ssd_store_statement(ssd_store_t *st, const char *label)
 {
     apr_dbd_prepared_t *stmt = apr_hash_get(st->prepared, label,
                                             APR_HASH_KEY_STRING);
@@ -37,7 +38,7 @@ static apr_dbd_prepared_t *statement(ssd_store_t *st, const char *label)
     return stmt;
 }
 
-static int note_error(ssd_store_t *st, const char *label, int rc)
+int ssd_store_note_error(ssd_store_t *st, const char *label, int rc)
 {
     st->error = apr_psprintf(st->pool, "%s: %s", label,
                              apr_dbd_error(st->driver, st->handle, rc));
@@ -45,10 +46,10 @@ static int note_error(ssd_store_t *st, const char *label, int rc)
 }
 
 /* Run a write; returns 0 and the affected row count, or the driver code. */
-static int run(ssd_store_t *st, const char *label, int *nrows, int nargs,
+int ssd_store_run(ssd_store_t *st, const char *label, int *nrows, int nargs,
                const char **args)
 {
-    apr_dbd_prepared_t *stmt = statement(st, label);
+    apr_dbd_prepared_t *stmt = ssd_store_statement(st, label);
     int rc, n = 0;
 
     if (!stmt) {
@@ -57,7 +58,7 @@ static int run(ssd_store_t *st, const char *label, int *nrows, int nargs,
     rc = apr_dbd_pquery(st->driver, st->pool, st->handle, &n, stmt, nargs,
                         args);
     if (rc != 0) {
-        return note_error(st, label, rc);
+        return ssd_store_note_error(st, label, rc);
     }
     if (nrows) {
         *nrows = n;
@@ -65,10 +66,10 @@ static int run(ssd_store_t *st, const char *label, int *nrows, int nargs,
     return 0;
 }
 
-static int select_rows(ssd_store_t *st, const char *label,
+int ssd_store_select(ssd_store_t *st, const char *label,
                        apr_dbd_results_t **res, int nargs, const char **args)
 {
-    apr_dbd_prepared_t *stmt = statement(st, label);
+    apr_dbd_prepared_t *stmt = ssd_store_statement(st, label);
     int rc;
 
     if (!stmt) {
@@ -78,10 +79,10 @@ static int select_rows(ssd_store_t *st, const char *label,
     /* seek = 1: an empty result costs the pgsql driver 100 ms otherwise */
     rc = apr_dbd_pselect(st->driver, st->pool, st->handle, res, stmt, 1,
                          nargs, args);
-    return rc != 0 ? note_error(st, label, rc) : 0;
+    return rc != 0 ? ssd_store_note_error(st, label, rc) : 0;
 }
 
-static apr_dbd_row_t *next_row(ssd_store_t *st, apr_dbd_results_t *res)
+apr_dbd_row_t *ssd_store_next_row(ssd_store_t *st, apr_dbd_results_t *res)
 {
     apr_dbd_row_t *row = NULL;
 
@@ -92,7 +93,7 @@ static apr_dbd_row_t *next_row(ssd_store_t *st, apr_dbd_results_t *res)
 }
 
 /* A column as text; NULL for SQL NULL on either engine. */
-static const char *text_at(ssd_store_t *st, apr_dbd_row_t *row, int col)
+const char *ssd_store_text(ssd_store_t *st, apr_dbd_row_t *row, int col)
 {
     char *value = NULL;
 
@@ -106,7 +107,7 @@ static const char *text_at(ssd_store_t *st, apr_dbd_row_t *row, int col)
 /* A 0/1 flag: SQLite answers "1", PostgreSQL "1" for integers too. */
 static int flag_at(ssd_store_t *st, apr_dbd_row_t *row, int col)
 {
-    const char *v = text_at(st, row, col);
+    const char *v = ssd_store_text(st, row, col);
 
     return v && (v[0] == '1' || v[0] == 't');
 }
@@ -115,63 +116,61 @@ static ssd_domain_t *domain_from_row(ssd_store_t *st, apr_dbd_row_t *row)
 {
     ssd_domain_t *d = apr_pcalloc(st->pool, sizeof(*d));
 
-    d->id = text_at(st, row, 0);
-    d->partner_id = text_at(st, row, 1);
-    d->tenant_id = text_at(st, row, 2);
-    d->domain = text_at(st, row, 3);
-    d->dkim_selector = text_at(st, row, 4);
-    d->dmarc_policy = text_at(st, row, 5);
-    d->dmarc_rua_email = text_at(st, row, 6);
+    d->id = ssd_store_text(st, row, 0);
+    d->partner_id = ssd_store_text(st, row, 1);
+    d->tenant_id = ssd_store_text(st, row, 2);
+    d->domain = ssd_store_text(st, row, 3);
+    d->dkim_selector = ssd_store_text(st, row, 4);
+    d->dmarc_policy = ssd_store_text(st, row, 5);
+    d->dmarc_rua_email = ssd_store_text(st, row, 6);
     d->is_shared = flag_at(st, row, 7);
     d->is_active = flag_at(st, row, 8);
     d->verified = flag_at(st, row, 9);
-    d->created_at = text_at(st, row, 10);
-    d->updated_at = text_at(st, row, 11);
-    d->verified_at = text_at(st, row, 12);
-    d->last_verification = text_at(st, row, 13);
+    d->created_at = ssd_store_text(st, row, 10);
+    d->updated_at = ssd_store_text(st, row, 11);
+    d->verified_at = ssd_store_text(st, row, 12);
+    d->last_verification = ssd_store_text(st, row, 13);
+    d->spf_status = ssd_store_text(st, row, 14);
+    d->dmarc_status = ssd_store_text(st, row, 15);
     return d;
 }
 
 static void key_from_row(ssd_store_t *st, apr_dbd_row_t *row,
                          ssd_dkim_key_t *k)
 {
-    const char *bits = text_at(st, row, 3);
+    const char *bits = ssd_store_text(st, row, 3);
 
     memset(k, 0, sizeof(*k));
-    k->domain_id = text_at(st, row, 0);
-    k->selector = text_at(st, row, 1);
-    k->state = text_at(st, row, 2);
+    k->domain_id = ssd_store_text(st, row, 0);
+    k->selector = ssd_store_text(st, row, 1);
+    k->state = ssd_store_text(st, row, 2);
     k->bits = bits ? atoi(bits) : 0;
-    k->public_key = text_at(st, row, 4);
-    k->created_at = text_at(st, row, 5);
-    k->activated_at = text_at(st, row, 6);
-    k->retired_at = text_at(st, row, 7);
+    k->public_key = ssd_store_text(st, row, 4);
+    k->created_at = ssd_store_text(st, row, 5);
+    k->activated_at = ssd_store_text(st, row, 6);
+    k->retired_at = ssd_store_text(st, row, 7);
+    k->dns_status = ssd_store_text(st, row, 8);
 }
 
-static const char *flag_arg(int v)
+const char *ssd_store_flag(int v)
 {
     return v ? "1" : "0";
 }
 
 /* ---- transactions ---------------------------------------------------- */
 
-typedef struct {
-    apr_dbd_transaction_t *tx;
-    int failed;
-} txn_t;
-
-static int txn_begin(ssd_store_t *st, txn_t *t)
+int ssd_txn_begin(ssd_store_t *st, txn_t *t)
 {
     int rc;
 
     t->tx = NULL;
     t->failed = 0;
     rc = apr_dbd_transaction_start(st->driver, st->pool, st->handle, &t->tx);
-    return rc != 0 ? note_error(st, "begin", rc) : 0;
+    return rc != 0 ? ssd_store_note_error(st, "begin", rc) : 0;
 }
 
 /* Commit when every statement succeeded, else roll back. */
-static ssd_store_rc txn_end(ssd_store_t *st, txn_t *t, ssd_store_rc rc)
+ssd_store_rc ssd_txn_end(ssd_store_t *st, txn_t *t, ssd_store_rc rc)
 {
     if (rc != SSD_STORE_OK || t->failed) {
         apr_dbd_transaction_mode_set(st->driver, t->tx,
@@ -184,22 +183,22 @@ static ssd_store_rc txn_end(ssd_store_t *st, txn_t *t, ssd_store_rc rc)
     return t->failed && rc == SSD_STORE_OK ? SSD_STORE_FAILED : rc;
 }
 
-static void txn_run(ssd_store_t *st, txn_t *t, const char *label, int nargs,
+void ssd_txn_run(ssd_store_t *st, txn_t *t, const char *label, int nargs,
                     const char **args)
 {
-    if (!t->failed && run(st, label, NULL, nargs, args) != 0) {
+    if (!t->failed && ssd_store_run(st, label, NULL, nargs, args) != 0) {
         t->failed = 1;
     }
 }
 
-static void insert_event(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
+void ssd_store_insert_event(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
                          const ssd_event_t *ev)
 {
     const char *args[] = {ssd_id_new(st->pool, "evt_"), d->id, d->partner_id,
                           d->tenant_id, ssd_now_rfc3339(st->pool), ev->sub,
                           ev->action, ev->changes};
 
-    txn_run(st, t, "ssd_event_insert", 8, args);
+    ssd_txn_run(st, t, "ssd_event_insert", 8, args);
 }
 
 static void insert_key(ssd_store_t *st, txn_t *t, const ssd_dkim_key_t *k)
@@ -208,7 +207,7 @@ static void insert_key(ssd_store_t *st, txn_t *t, const ssd_dkim_key_t *k)
                           apr_itoa(st->pool, k->bits), k->public_key,
                           k->wrapped_key, k->created_at, k->activated_at};
 
-    txn_run(st, t, "ssd_key_insert", 8, args);
+    ssd_txn_run(st, t, "ssd_key_insert", 8, args);
 }
 
 /* ---- domains --------------------------------------------------------- */
@@ -218,11 +217,11 @@ static int insert_domain(ssd_store_t *st, const ssd_domain_t *d, int *nrows)
     const char *args[] = {
         d->id, ssd_owner_key(st->pool, d->partner_id, d->tenant_id),
         d->partner_id, d->tenant_id, d->domain, d->dkim_selector,
-        d->dmarc_policy, d->dmarc_rua_email, flag_arg(d->is_shared),
-        flag_arg(d->is_active), flag_arg(d->verified), d->created_at,
+        d->dmarc_policy, d->dmarc_rua_email, ssd_store_flag(d->is_shared),
+        ssd_store_flag(d->is_active), ssd_store_flag(d->verified), d->created_at,
         d->updated_at};
 
-    return run(st, "ssd_domain_insert", nrows, 13, args);
+    return ssd_store_run(st, "ssd_domain_insert", nrows, 13, args);
 }
 
 ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
@@ -232,18 +231,18 @@ ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
     txn_t t;
     int nrows = 0;
 
-    if (txn_begin(st, &t) != 0) {
+    if (ssd_txn_begin(st, &t) != 0) {
         return SSD_STORE_FAILED;
     }
     if (insert_domain(st, d, &nrows) != 0) {
         t.failed = 1;
     }
     else if (nrows == 0) {
-        return txn_end(st, &t, SSD_STORE_CONFLICT);
+        return ssd_txn_end(st, &t, SSD_STORE_CONFLICT);
     }
     insert_key(st, &t, key);
-    insert_event(st, &t, d, ev);
-    return txn_end(st, &t, SSD_STORE_OK);
+    ssd_store_insert_event(st, &t, d, ev);
+    return ssd_txn_end(st, &t, SSD_STORE_OK);
 }
 
 ssd_store_rc ssd_store_domain_get(ssd_store_t *st, const char *id,
@@ -253,14 +252,14 @@ ssd_store_rc ssd_store_domain_get(ssd_store_t *st, const char *id,
     apr_dbd_row_t *row;
     const char *args[] = {id};
 
-    if (select_rows(st, "ssd_domain_by_id", &res, 1, args) != 0) {
+    if (ssd_store_select(st, "ssd_domain_by_id", &res, 1, args) != 0) {
         return SSD_STORE_FAILED;
     }
-    if (!(row = next_row(st, res))) {
+    if (!(row = ssd_store_next_row(st, res))) {
         return SSD_STORE_NOT_FOUND;
     }
     *out = domain_from_row(st, row);
-    while (next_row(st, res)) {
+    while (ssd_store_next_row(st, res)) {
         /* drain: the sqlite3 driver finalises the cursor at the end */
     }
     return SSD_STORE_OK;
@@ -273,10 +272,10 @@ ssd_store_rc ssd_store_domain_find(ssd_store_t *st, const char *owner_key,
     const char *args[] = {owner_key, domain};
     int found = 0;
 
-    if (select_rows(st, "ssd_domain_by_owner", &res, 2, args) != 0) {
+    if (ssd_store_select(st, "ssd_domain_by_owner", &res, 2, args) != 0) {
         return SSD_STORE_FAILED;
     }
-    while (next_row(st, res)) {
+    while (ssd_store_next_row(st, res)) {
         found = 1;
     }
     return found ? SSD_STORE_OK : SSD_STORE_NOT_FOUND;
@@ -324,11 +323,11 @@ ssd_store_rc ssd_store_domain_list(ssd_store_t *st,
     args[11] = q->after_id ? "1" : "";
     args[12] = q->after_id ? q->after_id : "";
     args[13] = apr_itoa(st->pool, q->limit);
-    if (select_rows(st, "ssd_domain_list", &res, 14, args) != 0) {
+    if (ssd_store_select(st, "ssd_domain_list", &res, 14, args) != 0) {
         return SSD_STORE_FAILED;
     }
     *out = apr_array_make(st->pool, q->limit, sizeof(ssd_domain_t *));
-    while ((row = next_row(st, res))) {
+    while ((row = ssd_store_next_row(st, res))) {
         APR_ARRAY_PUSH(*out, ssd_domain_t *) = domain_from_row(st, row);
     }
     return SSD_STORE_OK;
@@ -338,16 +337,16 @@ ssd_store_rc ssd_store_domain_update(ssd_store_t *st, const ssd_domain_t *d,
                                      const ssd_event_t *ev)
 {
     const char *args[] = {d->dmarc_policy, d->dmarc_rua_email,
-                          flag_arg(d->is_shared), flag_arg(d->is_active),
+                          ssd_store_flag(d->is_shared), ssd_store_flag(d->is_active),
                           d->updated_at, d->id};
     txn_t t;
 
-    if (txn_begin(st, &t) != 0) {
+    if (ssd_txn_begin(st, &t) != 0) {
         return SSD_STORE_FAILED;
     }
-    txn_run(st, &t, "ssd_domain_update", 6, args);
-    insert_event(st, &t, d, ev);
-    return txn_end(st, &t, SSD_STORE_OK);
+    ssd_txn_run(st, &t, "ssd_domain_update", 6, args);
+    ssd_store_insert_event(st, &t, d, ev);
+    return ssd_txn_end(st, &t, SSD_STORE_OK);
 }
 
 ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,
@@ -356,13 +355,13 @@ ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,
     const char *args[] = {d->id};
     txn_t t;
 
-    if (txn_begin(st, &t) != 0) {
+    if (ssd_txn_begin(st, &t) != 0) {
         return SSD_STORE_FAILED;
     }
-    txn_run(st, &t, "ssd_keys_delete", 1, args);
-    txn_run(st, &t, "ssd_domain_delete", 1, args);
-    insert_event(st, &t, d, ev);
-    return txn_end(st, &t, SSD_STORE_OK);
+    ssd_txn_run(st, &t, "ssd_keys_delete", 1, args);
+    ssd_txn_run(st, &t, "ssd_domain_delete", 1, args);
+    ssd_store_insert_event(st, &t, d, ev);
+    return ssd_txn_end(st, &t, SSD_STORE_OK);
 }
 
 ssd_store_rc ssd_store_keys_get(ssd_store_t *st, const char *domain_id,
@@ -372,11 +371,11 @@ ssd_store_rc ssd_store_keys_get(ssd_store_t *st, const char *domain_id,
     apr_dbd_row_t *row;
     const char *args[] = {domain_id};
 
-    if (select_rows(st, "ssd_keys_by_domain", &res, 1, args) != 0) {
+    if (ssd_store_select(st, "ssd_keys_by_domain", &res, 1, args) != 0) {
         return SSD_STORE_FAILED;
     }
     *out = apr_array_make(st->pool, 2, sizeof(ssd_dkim_key_t));
-    while ((row = next_row(st, res))) {
+    while ((row = ssd_store_next_row(st, res))) {
         key_from_row(st, row, apr_array_push(*out));
     }
     return SSD_STORE_OK;

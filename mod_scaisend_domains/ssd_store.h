@@ -72,4 +72,36 @@ ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,
 ssd_store_rc ssd_store_keys_get(ssd_store_t *st, const char *domain_id,
                                 apr_array_header_t **out);
 
+/* ---- verification state (ssd_store_verify.c) ---- */
+
+/* The outcome of a verification to store in one transaction. */
+typedef struct {
+    const ssd_domain_t *domain;     /* verified, verified_at, statuses set */
+    const char *last_verification;  /* JSON text */
+    apr_array_header_t *key_status; /* ssd_dkim_key_t: selector, dns_status */
+    apr_int64_t done_ms;
+    const ssd_event_t *event;       /* NULL: nothing to record */
+} ssd_verify_save_t;
+
+/* Claim the right to run a verification: OK when claimed, CONFLICT when
+ * one ran less than interval_ms ago or is running (unless its claim is
+ * older than stale_ms). */
+ssd_store_rc ssd_store_verify_claim(ssd_store_t *st, const char *id,
+                                    apr_int64_t now_ms,
+                                    apr_int64_t interval_ms,
+                                    apr_int64_t stale_ms);
+/* The claim and completion times (0 when never). */
+ssd_store_rc ssd_store_verify_state(ssd_store_t *st, const char *id,
+                                    apr_int64_t *claimed_ms,
+                                    apr_int64_t *done_ms);
+ssd_store_rc ssd_store_verify_save(ssd_store_t *st,
+                                   const ssd_verify_save_t *v);
+/* Mark a claimed verification finished without storing an outcome. */
+ssd_store_rc ssd_store_verify_release(ssd_store_t *st, const char *id,
+                                      apr_int64_t done_ms);
+/* OK when another record of the name is verified. */
+ssd_store_rc ssd_store_verified_elsewhere(ssd_store_t *st,
+                                          const char *domain,
+                                          const char *id);
+
 #endif

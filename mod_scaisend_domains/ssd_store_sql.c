@@ -8,7 +8,7 @@
 #define DOMAIN_COLUMNS \
     "id, partner_id, tenant_id, domain, dkim_selector, dmarc_policy, " \
     "dmarc_rua_email, is_shared, is_active, verified, created_at, " \
-    "updated_at, verified_at, last_verification"
+    "updated_at, verified_at, last_verification, spf_status, dmarc_status"
 
 const char *const ssd_store_schema_sql[] = {
     "CREATE TABLE IF NOT EXISTS ssd_domains ("
@@ -27,9 +27,16 @@ const char *const ssd_store_schema_sql[] = {
     " updated_at VARCHAR(32) NOT NULL,"
     " verified_at VARCHAR(32),"
     " last_verification TEXT,"
+    " spf_status VARCHAR(16) NOT NULL DEFAULT 'pending',"
+    " dmarc_status VARCHAR(16) NOT NULL DEFAULT 'pending',"
+    " verify_claimed_ms BIGINT,"
+    " verify_done_ms BIGINT,"
     " CONSTRAINT ssd_domains_owner_domain UNIQUE (owner_key, domain))",
     "CREATE INDEX IF NOT EXISTS ssd_domains_partner"
     " ON ssd_domains (partner_id, id)",
+    /* at most one verified record of a name (partial index: both engines) */
+    "CREATE UNIQUE INDEX IF NOT EXISTS ssd_domains_verified_name"
+    " ON ssd_domains (domain) WHERE verified = 1",
     "CREATE TABLE IF NOT EXISTS ssd_dkim_keys ("
     " domain_id VARCHAR(40) NOT NULL,"
     " selector VARCHAR(63) NOT NULL,"
@@ -37,6 +44,7 @@ const char *const ssd_store_schema_sql[] = {
     " bits INTEGER NOT NULL,"
     " public_key TEXT NOT NULL,"
     " wrapped_key TEXT,"
+    " dns_status VARCHAR(16) NOT NULL DEFAULT 'pending',"
     " created_at VARCHAR(32) NOT NULL,"
     " activated_at VARCHAR(32),"
     " retired_at VARCHAR(32),"
@@ -88,12 +96,37 @@ const ssd_statement_t ssd_store_statements[] = {
      " VALUES (%s, %s, %s, %d, %s, %s, %s, %s)"},
     {"ssd_keys_by_domain",
      "SELECT domain_id, selector, state, bits, public_key, created_at,"
-     " activated_at, retired_at FROM ssd_dkim_keys WHERE domain_id = %s"
+     " activated_at, retired_at, dns_status FROM ssd_dkim_keys"
+     " WHERE domain_id = %s"
      " ORDER BY CASE state WHEN 'active' THEN 0 WHEN 'pending' THEN 1"
      " ELSE 2 END, created_at DESC, selector"},
     {"ssd_keys_delete", "DELETE FROM ssd_dkim_keys WHERE domain_id = %s"},
     {"ssd_event_insert",
      "INSERT INTO ssd_events (id, domain_id, partner_id, tenant_id, at, sub,"
      " action, changes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"},
+    /* Verification: claim the right to run one (single flight across
+     * processes and nodes), read the claim, store the outcome. */
+    {"ssd_verify_claim",
+     "UPDATE ssd_domains SET verify_claimed_ms = CAST(%s AS BIGINT)"
+     " WHERE id = %s AND (verify_claimed_ms IS NULL"
+     " OR (verify_claimed_ms <= verify_done_ms"
+     " AND verify_claimed_ms < CAST(%s AS BIGINT))"
+     " OR verify_claimed_ms < CAST(%s AS BIGINT))"},
+    {"ssd_verify_state",
+     "SELECT verify_claimed_ms, verify_done_ms FROM ssd_domains"
+     " WHERE id = %s"},
+    {"ssd_verify_store",
+     "UPDATE ssd_domains SET verified = %d, verified_at = %s,"
+     " last_verification = %s, spf_status = %s, dmarc_status = %s,"
+     " verify_done_ms = CAST(%s AS BIGINT) WHERE id = %s"},
+    {"ssd_verify_release",
+     "UPDATE ssd_domains SET verify_done_ms = CAST(%s AS BIGINT)"
+     " WHERE id = %s"},
+    {"ssd_key_status",
+     "UPDATE ssd_dkim_keys SET dns_status = %s"
+     " WHERE domain_id = %s AND selector = %s"},
+    {"ssd_verified_elsewhere",
+     "SELECT id FROM ssd_domains WHERE domain = %s AND verified = 1"
+     " AND id <> %s"},
     {NULL, NULL}
 };

@@ -17,8 +17,9 @@ static json_object *record_json(const ssd_dns_record_t *r)
     ssd_json_add_str(o, "purpose", r->purpose);
     if (r->selector) {
         ssd_json_add_str(o, "selector", r->selector);
-        ssd_json_add_str(o, "status", r->status);
+        ssd_json_add_str(o, "key_state", r->key_state);
     }
+    ssd_json_add_str(o, "status", r->status);
     return o;
 }
 
@@ -97,6 +98,7 @@ static json_object *key_json(apr_pool_t *p, const ssd_domain_t *d,
     ssd_json_add_str(o, "created_at", k->created_at);
     ssd_json_add_str(o, "activated_at", k->activated_at);
     ssd_json_add_str(o, "retired_at", k->retired_at);
+    ssd_json_add_str(o, "dns_status", k->dns_status);
     return o;
 }
 

@@ -54,7 +54,9 @@ static void test_rows(apr_pool_t *p)
     r = (ssd_dns_record_t *)rows->elts;
     UNIT_STR_EQ(r[0].host, "scaisend2._domainkey.mail.example.com",
                 "first DKIM row is the first key");
-    UNIT_STR_EQ(r[0].status, "active", "DKIM row carries the key state");
+    UNIT_STR_EQ(r[0].key_state, "active", "DKIM row carries the key state");
+    UNIT_STR_EQ(r[0].status, "pending", "an unchecked record is pending");
+    UNIT_STR_EQ(r[2].status, "pending", "an unchecked SPF record is pending");
     UNIT_STR_EQ(r[1].value, "v=DKIM1; k=rsa; p=OLD", "retired key kept");
     UNIT_STR_EQ(r[2].purpose, "spf", "SPF row third");
     UNIT_STR_EQ(r[2].host, "mail.example.com", "SPF at the domain");

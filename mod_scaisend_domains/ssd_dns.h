@@ -1,0 +1,106 @@
+/* ssd_dns: ldns lookups for one verification thread.
+ *
+ * One ssd_dns_t per verification and per thread: the ldns resolver objects
+ * it holds are mutated by every query and must never be shared between
+ * threads. Each configured nameserver gets its own ldns resolver (ldns has
+ * one port per resolver, and this keeps a per-server port, timeout and
+ * state). Nameservers are tried in the order given; one that has timed out
+ * in this verification is tried after the others from then on. Only
+ * absolute names are queried (no search list). */
+#ifndef SSD_DNS_H
+#define SSD_DNS_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include <apr_network_io.h>
+
+typedef struct {
+    const char *host;       /* IPv4 or IPv6 literal ("[::1]" accepted) */
+    apr_port_t port;        /* 0: 53 */
+} ssd_nameserver_t;
+
+typedef struct {
+    const apr_array_header_t *nameservers;  /* ssd_nameserver_t; NULL or
+                                               empty: resolv.conf */
+    apr_interval_time_t query_timeout;      /* per attempt; <= 0: 2 s */
+    apr_time_t deadline;                    /* absolute: no query may
+                                               outlast it; 0: none */
+    const char *resolv_conf;                /* NULL: /etc/resolv.conf
+                                               (other paths for tests) */
+} ssd_dns_config_t;
+
+typedef enum {
+    SSD_DNS_OK,
+    SSD_DNS_NXDOMAIN,
+    SSD_DNS_NODATA,
+    SSD_DNS_TIMEOUT,        /* no answer in time (also: deadline passed) */
+    SSD_DNS_SERVFAIL,
+    SSD_DNS_REFUSED,
+    SSD_DNS_TRUNCATED,      /* TC set and the TCP retry failed */
+    SSD_DNS_CNAME_LOOP,     /* CNAME loop or more than 8 CNAMEs */
+    SSD_DNS_ERROR           /* bad name, malformed or mismatched reply */
+} ssd_dns_rc;
+
+#define SSD_DNS_MAX_CNAMES 8
+
+/* One TXT RR: its character-strings concatenated, raw bytes (may hold NUL
+ * or non-UTF-8 bytes; data is also NUL-terminated for convenience). */
+typedef struct {
+    const char *data;
+    apr_size_t len;
+} ssd_txt_t;
+
+typedef struct {
+    ssd_dns_rc rc;
+    apr_array_header_t *txts;   /* ssd_txt_t, one per TXT RR at final_name */
+    const char *final_name;     /* where the TXT RRs were (after CNAMEs),
+                                   no trailing dot */
+    int cnames;                 /* CNAME hops followed */
+} ssd_txt_answer_t;
+
+typedef struct ssd_dns ssd_dns_t;
+
+/* A resolver for ONE thread; its ldns objects are freed by a cleanup on p.
+ * Returns NULL and sets *err (an English sentence) on failure: a
+ * nameserver that is not an address literal, an unreadable resolv.conf or
+ * one without nameservers. */
+ssd_dns_t *ssd_dns_new(apr_pool_t *p, const ssd_dns_config_t *cfg,
+                       const char **err);
+
+/* TXT lookup of an absolute name (a trailing dot is added when missing),
+ * chasing CNAMEs (also across zones, at most 8, loops ->
+ * SSD_DNS_CNAME_LOOP). Each attempt waits min(query_timeout,
+ * deadline - now); past the deadline -> SSD_DNS_TIMEOUT without sending.
+ * A truncated UDP answer is retried over TCP; TC with no usable TCP ->
+ * SSD_DNS_TRUNCATED. SERVFAIL/REFUSED/timeouts move on to the next
+ * nameserver; the last such result is returned when none answers. out is
+ * always filled (txts empty unless OK); memory from p. Returns out->rc. */
+ssd_dns_rc ssd_dns_txt(ssd_dns_t *d, apr_pool_t *p, const char *name,
+                       ssd_txt_answer_t *out);
+
+/* Does name have an RR of rrtype (A 1, AAAA 28, MX 15 ...), CNAMEs
+ * chased: OK, NXDOMAIN, NODATA, CNAME_LOOP or a temporary code. */
+ssd_dns_rc ssd_dns_exists(ssd_dns_t *d, const char *name, int rrtype);
+
+/* TIMEOUT SERVFAIL REFUSED TRUNCATED ERROR */
+int ssd_dns_is_temporary(ssd_dns_rc rc);
+
+/* "ok" "nxdomain" "nodata" "timeout" "servfail" "refused" "truncated"
+ * "cname_loop" "error" */
+const char *ssd_dns_rc_name(ssd_dns_rc rc);
+
+/* Number of nameservers in use (from the config or resolv.conf). */
+int ssd_dns_server_count(const ssd_dns_t *d);
+
+/* The fetch interface the checks use, so unit tests can feed canned
+ * answers. It must fill out completely (rc, txts, final_name, cnames). */
+typedef ssd_dns_rc (*ssd_txt_fetch_fn)(void *baton, apr_pool_t *p,
+                                       const char *name,
+                                       ssd_txt_answer_t *out);
+
+/* ssd_txt_fetch_fn over ssd_dns_txt; baton is the ssd_dns_t. */
+ssd_dns_rc ssd_dns_fetch(void *baton, apr_pool_t *p, const char *name,
+                         ssd_txt_answer_t *out);
+
+#endif
