@@ -48,6 +48,9 @@ $(SO): $(SRCS) $(HDRS) $(OUT)/sources.list apxs.mk
 	    -I$(SRCDIR) $(DEP_CFLAGS) \
 	    $(SRCS) $(DEP_LIBS) > $(OUT)/apxs.log 2>&1 \
 	    || { grep -E 'error:|warning:' $(OUT)/apxs.log || cat $(OUT)/apxs.log; exit 1; }
+	@# a module-internal symbol left undefined would only fail when httpd loads it
+	@! nm -D --undefined-only $@ | grep -w 'ssd_[a-z_0-9]*' \
+	    || { echo "undefined module symbols in $@" >&2; rm -f $@; exit 1; }
 	@test -f $@
 
 comma := ,

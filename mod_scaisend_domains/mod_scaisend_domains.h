@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "ssd_policy.h"
+#include "ssd_sender.h"
 #include "ssd_store.h"
 
 #define SSD_HANDLER "scaisend-domains"
@@ -28,6 +29,8 @@
 #define SSD_DIR_CLAIM_TENANT "ScaiSendClaimTenant"
 #define SSD_DIR_CLAIM_ROLE "ScaiSendClaimRole"
 #define SSD_DIR_CLAIM_EXP "ScaiSendClaimExp"
+#define SSD_DIR_SIGN_MAX "ScaiSendSignMaxSize"
+#define SSD_DIR_KEY_OVERLAP "ScaiSendDKIMOverlap"
 #define SSD_DIR_RESOLVER "ScaiSendResolver"
 #define SSD_DIR_DNS_TIMEOUT "ScaiSendDNSTimeout"
 #define SSD_DIR_VERIFY_BUDGET "ScaiSendVerifyBudget"
@@ -51,6 +54,8 @@ typedef struct {
     const char *api_base;
     apr_off_t max_body;
     int zone_ttl;
+    apr_off_t sign_max;             /* largest message to sign */
+    int key_overlap_s;              /* retired key kept at least this long */
     const char *claim_prefix;
     const char *claim_sub;
     const char *claim_partner;
@@ -134,6 +139,37 @@ apr_array_header_t *ssd_domain_rows(ssd_req_t *q, const ssd_domain_t *d,
 
 /* mod_scaisend_domains_verify.c */
 int ssd_domain_verify(ssd_req_t *q, const char *id);
+
+/* mod_scaisend_domains_list.c: query parameters (400 sent on error) */
+typedef int (*ssd_param_fn)(ssd_req_t *q, const char *name, char *value,
+                            void *baton);
+int ssd_parse_query(ssd_req_t *q, ssd_param_fn take, void *baton);
+int ssd_parse_limit(ssd_req_t *q, const char *v, int *out);
+int ssd_parse_cursor(ssd_req_t *q, const char *v, const char *prefix,
+                     const char **out);
+int ssd_bad_param(ssd_req_t *q, const char *name, const char *message);
+
+/* mod_scaisend_domains_keys.c */
+int ssd_domain_rotate(ssd_req_t *q, const char *id);
+int ssd_domain_key_delete(ssd_req_t *q, const char *id, const char *selector);
+
+/* mod_scaisend_domains_sender.c */
+int ssd_sender_status(ssd_req_t *q);
+/* The tenant a sender question is about; NULL with a 403 sent when a
+ * tenant admin asks about another tenant. */
+const char *ssd_sender_tenant(ssd_req_t *q, const char *asked);
+/* 0 and v filled, or -1 with the error sent. */
+int ssd_sender_decide_for(ssd_req_t *q, const char *domain,
+                          const char *tenant, int live,
+                          ssd_send_verdict_t *v);
+json_object *ssd_sender_json(apr_pool_t *p, const char *domain,
+                             const ssd_send_verdict_t *v);
+
+/* mod_scaisend_domains_sign.c */
+int ssd_dkim_sign(ssd_req_t *q);
+
+/* mod_scaisend_domains_events.c */
+int ssd_domain_events(ssd_req_t *q, const char *id);
 
 /* mod_scaisend_domains_records.c */
 int ssd_domain_dns_records(ssd_req_t *q, const char *id);

@@ -14,6 +14,8 @@
 #define DEFAULT_API_BASE "/api/admin"
 #define DEFAULT_MAX_BODY (64 * 1024)
 #define DEFAULT_ZONE_TTL 3600
+#define DEFAULT_SIGN_MAX (10 * 1024 * 1024)
+#define DEFAULT_KEY_OVERLAP (7 * 24 * 3600)
 
 void *ssd_conf_create(apr_pool_t *p, server_rec *s)
 {
@@ -23,6 +25,9 @@ void *ssd_conf_create(apr_pool_t *p, server_rec *s)
     c->key_bits = UNSET_INT;
     c->max_body = UNSET_INT;
     c->zone_ttl = UNSET_INT;
+    c->sign_max = UNSET_INT;
+    c->key_overlap_s = UNSET_INT;
+    ssd_conf_dns_defaults(c);
     return c;
 }
 
@@ -42,12 +47,15 @@ void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv)
     c->api_base = PICK(api_base);
     c->max_body = PICK_INT(max_body);
     c->zone_ttl = PICK_INT(zone_ttl);
+    c->sign_max = PICK_INT(sign_max);
+    c->key_overlap_s = PICK_INT(key_overlap_s);
     c->claim_prefix = PICK(claim_prefix);
     c->claim_sub = PICK(claim_sub);
     c->claim_partner = PICK(claim_partner);
     c->claim_tenant = PICK(claim_tenant);
     c->claim_role = PICK(claim_role);
     c->claim_exp = PICK(claim_exp);
+    ssd_conf_dns_merge(c, base, add);
     return c;
 }
 
@@ -64,6 +72,8 @@ static void ssd_conf_finish(server_rec *s)
     if (c->key_bits == UNSET_INT) c->key_bits = DEFAULT_KEY_BITS;
     if (c->max_body == UNSET_INT) c->max_body = DEFAULT_MAX_BODY;
     if (c->zone_ttl == UNSET_INT) c->zone_ttl = DEFAULT_ZONE_TTL;
+    if (c->sign_max == UNSET_INT) c->sign_max = DEFAULT_SIGN_MAX;
+    if (c->key_overlap_s == UNSET_INT) c->key_overlap_s = DEFAULT_KEY_OVERLAP;
     if (!c->selector_base) c->selector_base = DEFAULT_SELECTOR;
     if (!c->spf_include) c->spf_include = DEFAULT_SPF_INCLUDE;
     if (!c->api_base) c->api_base = DEFAULT_API_BASE;
@@ -73,6 +83,7 @@ static void ssd_conf_finish(server_rec *s)
     if (!c->claim_tenant) c->claim_tenant = "tenant_id";
     if (!c->claim_role) c->claim_role = "role";
     if (!c->claim_exp) c->claim_exp = "exp";
+    ssd_conf_dns_finish(c);
 }
 
 /* Refused names: those configured, else the SPF include's own domain. */
@@ -244,6 +255,30 @@ static const char *set_zone_ttl(cmd_parms *cmd, void *dc, const char *arg)
     return err;
 }
 
+static const char *set_sign_max(cmd_parms *cmd, void *dc, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 1024, 256L * 1024 * 1024, &v);
+
+    (void)dc;
+    if (!err) {
+        cmd_conf(cmd)->sign_max = v;
+    }
+    return err;
+}
+
+static const char *set_key_overlap(cmd_parms *cmd, void *dc, const char *arg)
+{
+    long v = 0;
+    const char *err = parse_int(cmd, arg, 0, 366L * 24 * 3600, &v);
+
+    (void)dc;
+    if (!err) {
+        cmd_conf(cmd)->key_overlap_s = (int)v;
+    }
+    return err;
+}
+
 /* Claim settings: a non-empty name of letters, digits and underscores. */
 static const char *set_claim(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -282,6 +317,12 @@ const command_rec ssd_directives[] = {
                   "largest JSON request body in bytes (default 65536)"),
     AP_INIT_TAKE1(SSD_DIR_ZONE_TTL, set_zone_ttl, NULL, RSRC_CONF,
                   "TTL written in ?format=zone snippets (default 3600)"),
+    AP_INIT_TAKE1(SSD_DIR_SIGN_MAX, set_sign_max, NULL, RSRC_CONF,
+                  "largest message /dkim/sign accepts, in bytes "
+                  "(default 10485760)"),
+    AP_INIT_TAKE1(SSD_DIR_KEY_OVERLAP, set_key_overlap, NULL, RSRC_CONF,
+                  "seconds a retired DKIM key stays before it is safe to "
+                  "remove (default 604800)"),
     AP_INIT_TAKE1(SSD_DIR_CLAIM_PREFIX, set_claim,
                   (void *)APR_OFFSETOF(ssd_conf_t, claim_prefix), RSRC_CONF,
                   "environment prefix of the claims (default OIDC_CLAIM_)"),
@@ -293,6 +334,16 @@ const command_rec ssd_directives[] = {
     CLAIM_DIRECTIVE(SSD_DIR_CLAIM_ROLE, claim_role, "claim holding the role"),
     CLAIM_DIRECTIVE(SSD_DIR_CLAIM_EXP, claim_exp,
                     "claim holding the expiry time"),
+    AP_INIT_ITERATE(SSD_DIR_RESOLVER, ssd_set_resolver, NULL, RSRC_CONF,
+                    "nameservers for verification: address[:port] ..."),
+    AP_INIT_TAKE1(SSD_DIR_DNS_TIMEOUT, ssd_set_dns_timeout, NULL, RSRC_CONF,
+                  "timeout of one DNS query in milliseconds (default 2000)"),
+    AP_INIT_TAKE1(SSD_DIR_VERIFY_BUDGET, ssd_set_verify_budget, NULL,
+                  RSRC_CONF, "longest verification in milliseconds "
+                  "(default 5000)"),
+    AP_INIT_TAKE1(SSD_DIR_VERIFY_INTERVAL, ssd_set_verify_interval, NULL,
+                  RSRC_CONF, "seconds between verifications of one domain "
+                  "(default 10; 0 allows back-to-back runs)"),
     {NULL}
 };
 

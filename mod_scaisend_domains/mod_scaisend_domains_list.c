@@ -11,7 +11,7 @@
 #define LIMIT_MAX 200
 #define Q_MAX 253
 
-static int bad_param(ssd_req_t *q, const char *name, const char *message)
+int ssd_bad_param(ssd_req_t *q, const char *name, const char *message)
 {
     ssd_send_error(q->r, HTTP_BAD_REQUEST, "invalid_parameter", message,
                    name);
@@ -25,17 +25,17 @@ static int parse_flag(ssd_req_t *q, const char *name, const char *v,
         *out = v[0] == 't';
         return 0;
     }
-    return bad_param(q, name, apr_pstrcat(q->r->pool, name, " must be true "
+    return ssd_bad_param(q, name, apr_pstrcat(q->r->pool, name, " must be true "
                                           "or false", NULL));
 }
 
-static int parse_limit(ssd_req_t *q, const char *v, int *out)
+int ssd_parse_limit(ssd_req_t *q, const char *v, int *out)
 {
     char *end;
     long n = strtol(v, &end, 10);
 
     if (!*v || *end || n < 1 || n > LIMIT_MAX) {
-        return bad_param(q, "limit", "limit must be a number from 1 to 200");
+        return ssd_bad_param(q, "limit", "limit must be a number from 1 to 200");
     }
     *out = (int)n;
     return 0;
@@ -44,27 +44,30 @@ static int parse_limit(ssd_req_t *q, const char *v, int *out)
 static int parse_q(ssd_req_t *q, char *v, const char **out)
 {
     if (strlen(v) > Q_MAX) {
-        return bad_param(q, "q", "q is longer than a domain name can be");
+        return ssd_bad_param(q, "q", "q is longer than a domain name can be");
     }
     ap_str_tolower(v);
     *out = *v ? v : NULL;
     return 0;
 }
 
-static int parse_cursor(ssd_req_t *q, const char *v, const char **out)
+int ssd_parse_cursor(ssd_req_t *q, const char *v, const char *prefix,
+                     const char **out)
 {
-    if (!ssd_id_is_valid(v, "dom_")) {
-        return bad_param(q, "cursor", "cursor is not one this API issued");
+    if (!ssd_id_is_valid(v, prefix)) {
+        return ssd_bad_param(q, "cursor", "cursor is not one this API issued");
     }
     *out = v;
     return 0;
 }
 
-static int take_param(ssd_req_t *q, const char *name, char *v,
-                      ssd_list_query_t *lq)
+static int take_param(ssd_req_t *q, const char *name, char *v, void *baton)
 {
-    if (strcmp(name, "limit") == 0) return parse_limit(q, v, &lq->limit);
-    if (strcmp(name, "cursor") == 0) return parse_cursor(q, v, &lq->after_id);
+    ssd_list_query_t *lq = baton;
+
+    if (strcmp(name, "limit") == 0) return ssd_parse_limit(q, v, &lq->limit);
+    if (strcmp(name, "cursor") == 0)
+        return ssd_parse_cursor(q, v, "dom_", &lq->after_id);
     if (strcmp(name, "q") == 0) return parse_q(q, v, &lq->q);
     if (strcmp(name, "verified") == 0)
         return parse_flag(q, name, v, &lq->verified);
@@ -72,12 +75,12 @@ static int take_param(ssd_req_t *q, const char *name, char *v,
         return parse_flag(q, name, v, &lq->is_active);
     if (strcmp(name, "is_shared") == 0)
         return parse_flag(q, name, v, &lq->is_shared);
-    return bad_param(q, name, apr_pstrcat(q->r->pool, "unknown parameter '",
+    return ssd_bad_param(q, name, apr_pstrcat(q->r->pool, "unknown parameter '",
                                           name, "'", NULL));
 }
 
-/* Parse name=value pairs; each name at most once. */
-static int parse_query(ssd_req_t *q, ssd_list_query_t *lq)
+/* Parse name=value pairs, each name at most once, handing each to take. */
+int ssd_parse_query(ssd_req_t *q, ssd_param_fn take, void *baton)
 {
     char *args = apr_pstrdup(q->r->pool, q->r->args ? q->r->args : "");
     char *pair, *state, *v;
@@ -89,14 +92,14 @@ static int parse_query(ssd_req_t *q, ssd_list_query_t *lq)
         if (v) *v++ = '\0';
         if (ap_unescape_urlencoded(pair) != OK || !v
             || ap_unescape_urlencoded(v) != OK) {
-            return bad_param(q, pair, "malformed query parameter");
+            return ssd_bad_param(q, pair, "malformed query parameter");
         }
         if (apr_table_get(seen, pair)) {
-            return bad_param(q, pair, apr_pstrcat(q->r->pool, "parameter '",
+            return ssd_bad_param(q, pair, apr_pstrcat(q->r->pool, "parameter '",
                              pair, "' given twice", NULL));
         }
         apr_table_setn(seen, pair, "1");
-        if (take_param(q, pair, v, lq) != 0) return -1;
+        if (take(q, pair, v, baton) != 0) return -1;
     }
     return 0;
 }
@@ -142,7 +145,7 @@ int ssd_domains_list(ssd_req_t *q)
     int limit;
 
     init_query(q, &lq);
-    if (parse_query(q, &lq) != 0 || !ssd_req_store(q)) {
+    if (ssd_parse_query(q, take_param, &lq) != 0 || !ssd_req_store(q)) {
         return OK;
     }
     limit = lq.limit;

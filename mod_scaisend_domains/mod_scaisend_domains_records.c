@@ -62,5 +62,6 @@ int ssd_domain_dkim_keys(ssd_req_t *q, const char *id)
     if (rc != SSD_STORE_OK) {
         return ssd_send_store_error(q, rc);
     }
-    return ssd_send_json(q->r, HTTP_OK, ssd_view_keys(q->r->pool, d, keys));
+    return ssd_send_json(q->r, HTTP_OK, ssd_view_keys(q->r->pool, d, keys,
+                                                      q->conf->key_overlap_s));
 }

@@ -90,32 +90,83 @@ static int route_item(ssd_req_t *q, const char *id)
                           : ssd_domain_delete(q, id);
 }
 
-static int route_sub(ssd_req_t *q, const char *id, const char *sub)
+static int route_post(ssd_req_t *q, const char *id,
+                      int (*op)(ssd_req_t *, const char *))
 {
-    int (*get)(ssd_req_t *, const char *) = NULL;
+    if (!is(q, M_POST)) {
+        return not_allowed(q, "POST");
+    }
+    return ssd_policy_admin(&q->who) != SSD_ALLOW ? role_forbidden(q)
+                                                  : op(q, id);
+}
 
-    if (strcmp(sub, "dns-records") == 0) {
-        get = ssd_domain_dns_records;
-    }
-    else if (strcmp(sub, "dkim-keys") == 0) {
-        get = ssd_domain_dkim_keys;
-    }
-    if (!get) {
-        return not_found(q);
-    }
+static int route_get(ssd_req_t *q, const char *id,
+                     int (*op)(ssd_req_t *, const char *))
+{
     if (!is(q, M_GET)) {
         return not_allowed(q, "GET");
     }
     return ssd_policy_admin(&q->who) != SSD_ALLOW ? role_forbidden(q)
-                                                  : get(q, id);
+                                                  : op(q, id);
+}
+
+/* /domains/{id}/<sub> */
+static int route_sub(ssd_req_t *q, const char *id, const char *sub)
+{
+    if (strcmp(sub, "dns-records") == 0) {
+        return route_get(q, id, ssd_domain_dns_records);
+    }
+    if (strcmp(sub, "dkim-keys") == 0) {
+        return route_get(q, id, ssd_domain_dkim_keys);
+    }
+    if (strcmp(sub, "events") == 0) {
+        return route_get(q, id, ssd_domain_events);
+    }
+    if (strcmp(sub, "verify") == 0) {
+        return route_post(q, id, ssd_domain_verify);
+    }
+    if (strcmp(sub, "rotate-dkim") == 0) {
+        return route_post(q, id, ssd_domain_rotate);
+    }
+    return not_found(q);
+}
+
+/* /domains/{id}/dkim-keys/{selector} */
+static int route_key(ssd_req_t *q, const char *id, const char *sub,
+                     const char *selector)
+{
+    if (strcmp(sub, "dkim-keys") != 0) {
+        return not_found(q);
+    }
+    if (!is(q, M_DELETE)) {
+        return not_allowed(q, "DELETE");
+    }
+    return ssd_policy_admin(&q->who) != SSD_ALLOW
+           ? role_forbidden(q) : ssd_domain_key_delete(q, id, selector);
+}
+
+/* /sender-status and /dkim/sign: the send pipeline's questions */
+static int route_pipeline(ssd_req_t *q, const ssd_path_t *path)
+{
+    if (path->n == 1 && strcmp(path->segs[0], "sender-status") == 0) {
+        return is(q, M_GET) ? ssd_sender_status(q) : not_allowed(q, "GET");
+    }
+    if (path->n == 2 && strcmp(path->segs[0], "dkim") == 0
+        && strcmp(path->segs[1], "sign") == 0) {
+        return is(q, M_POST) ? ssd_dkim_sign(q) : not_allowed(q, "POST");
+    }
+    return not_found(q);
 }
 
 int ssd_route(ssd_req_t *q)
 {
     ssd_path_t path;
 
-    if (!split_path(q, &path) || strcmp(path.segs[0], "domains") != 0) {
+    if (!split_path(q, &path)) {
         return not_found(q);
+    }
+    if (strcmp(path.segs[0], "domains") != 0) {
+        return route_pipeline(q, &path);
     }
     switch (path.n) {
     case 1:
@@ -125,6 +176,6 @@ int ssd_route(ssd_req_t *q)
     case 3:
         return route_sub(q, path.segs[1], path.segs[2]);
     default:
-        return not_found(q);
+        return route_key(q, path.segs[1], path.segs[2], path.segs[3]);
     }
 }

@@ -602,3 +602,11 @@ void ssd_json_add_int(json_object *o, const char *k, long long v)
 {
     json_object_object_add(o, k, json_object_new_int64((int64_t)v));
 }
+
+const char *ssd_json_pair(apr_pool_t *p, const char *k, const char *v)
+{
+    json_object *o = ssd_json_new_object(p);
+
+    ssd_json_add_str(o, k, v);
+    return ssd_json_to_string(p, o);
+}

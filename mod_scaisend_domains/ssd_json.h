@@ -51,4 +51,7 @@ void ssd_json_add_int(json_object *o, const char *k, long long v);
  * valid): no overlong forms, no surrogates, nothing above U+10FFFF. */
 apr_size_t ssd_utf8_valid_len(const char *s, apr_size_t len);
 
+/* The text of {"k": v} (v NULL: null), e.g. for audit records. */
+const char *ssd_json_pair(apr_pool_t *p, const char *k, const char *v);
+
 #endif

@@ -43,6 +43,9 @@ typedef struct {
 const char *ssd_owner_key(apr_pool_t *p, const char *partner_id,
                           const char *tenant_id);
 
+/* Parse what ssd_now_rfc3339 writes; 0 when it does not parse. */
+apr_time_t ssd_time_from_rfc3339(const char *text);
+
 /* Current time as RFC 3339 UTC with seconds, e.g. 2026-11-27T10:00:00Z. */
 const char *ssd_now_rfc3339(apr_pool_t *p);
 

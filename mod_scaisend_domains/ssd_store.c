@@ -380,3 +380,49 @@ ssd_store_rc ssd_store_keys_get(ssd_store_t *st, const char *domain_id,
     }
     return SSD_STORE_OK;
 }
+
+ssd_store_rc ssd_store_events_list(ssd_store_t *st, const char *domain_id,
+                                   const char *after_id, int limit,
+                                   apr_array_header_t **out)
+{
+    const char *args[] = {domain_id, after_id ? "1" : "",
+                          after_id ? after_id : "",
+                          apr_itoa(st->pool, limit)};
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+
+    if (ssd_store_select(st, "ssd_events_by_domain", &res, 4, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    *out = apr_array_make(st->pool, limit, sizeof(ssd_event_row_t));
+    while ((row = ssd_store_next_row(st, res))) {
+        ssd_event_row_t *e = apr_array_push(*out);
+
+        e->id = ssd_store_text(st, row, 0);
+        e->at = ssd_store_text(st, row, 1);
+        e->sub = ssd_store_text(st, row, 2);
+        e->action = ssd_store_text(st, row, 3);
+        e->changes = ssd_store_text(st, row, 4);
+    }
+    return SSD_STORE_OK;
+}
+
+ssd_store_rc ssd_store_sender_domains(ssd_store_t *st, const char *partner_id,
+                                      const char *tenant_id,
+                                      const char *domain,
+                                      apr_array_header_t **out)
+{
+    const char *t = tenant_id ? tenant_id : "";
+    const char *args[] = {partner_id, domain, t, t};
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+
+    if (ssd_store_select(st, "ssd_sender_domains", &res, 4, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    *out = apr_array_make(st->pool, 2, sizeof(ssd_domain_t *));
+    while ((row = ssd_store_next_row(st, res))) {
+        APR_ARRAY_PUSH(*out, ssd_domain_t *) = domain_from_row(st, row);
+    }
+    return SSD_STORE_OK;
+}

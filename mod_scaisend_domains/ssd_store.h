@@ -104,4 +104,62 @@ ssd_store_rc ssd_store_verified_elsewhere(ssd_store_t *st,
                                           const char *domain,
                                           const char *id);
 
+
+/* ---- DKIM key lifecycle (ssd_store_keys.c) ---- */
+
+/* Wraps the new key's private part for a selector chosen inside the
+ * transaction; returns the wrapped text or NULL. */
+typedef const char *(*ssd_wrap_fn)(void *baton, const char *selector);
+
+typedef struct {
+    const ssd_domain_t *domain;
+    const char *selector_base;
+    ssd_wrap_fn wrap;
+    void *baton;
+    ssd_dkim_key_t *key;            /* public_key, bits set; rest filled */
+    const ssd_event_t *event;
+} ssd_rotation_t;
+
+/* OK when the domain has a pending key. */
+ssd_store_rc ssd_store_key_pending(ssd_store_t *st, const char *domain_id);
+/* Add the pending key on the next selector (never reused); CONFLICT when a
+ * key is pending already. */
+ssd_store_rc ssd_store_rotate(ssd_store_t *st, ssd_rotation_t *rot);
+/* Pending -> active, active -> retired, the domain signs with it. */
+ssd_store_rc ssd_store_activate(ssd_store_t *st, const ssd_domain_t *d,
+                                const char *selector, const ssd_event_t *ev);
+/* The state of one key (NOT_FOUND when none). */
+ssd_store_rc ssd_store_key_state(ssd_store_t *st, const char *domain_id,
+                                 const char *selector, const char **state);
+/* Remove a retired key and its private part. */
+ssd_store_rc ssd_store_key_delete(ssd_store_t *st, const ssd_domain_t *d,
+                                  const char *selector,
+                                  const ssd_event_t *ev);
+/* The active selector and its wrapped private key. */
+ssd_store_rc ssd_store_signing_key(ssd_store_t *st, const char *domain_id,
+                                   const char **selector,
+                                   const char **wrapped);
+
+/* ---- audit trail ---- */
+
+typedef struct {
+    const char *id;
+    const char *at;
+    const char *sub;
+    const char *action;
+    const char *changes;    /* JSON text */
+} ssd_event_row_t;
+
+/* Newest first, after the cursor id (NULL: from the newest). */
+ssd_store_rc ssd_store_events_list(ssd_store_t *st, const char *domain_id,
+                                   const char *after_id, int limit,
+                                   apr_array_header_t **out);
+
+/* The records of a From: domain a tenant may send from (tenant NULL: a
+ * partner-level caller, the partner's own records). */
+ssd_store_rc ssd_store_sender_domains(ssd_store_t *st, const char *partner_id,
+                                      const char *tenant_id,
+                                      const char *domain,
+                                      apr_array_header_t **out);
+
 #endif

@@ -31,6 +31,7 @@ const char *const ssd_store_schema_sql[] = {
     " dmarc_status VARCHAR(16) NOT NULL DEFAULT 'pending',"
     " verify_claimed_ms BIGINT,"
     " verify_done_ms BIGINT,"
+    " selector_seq INTEGER NOT NULL DEFAULT 1,"
     " CONSTRAINT ssd_domains_owner_domain UNIQUE (owner_key, domain))",
     "CREATE INDEX IF NOT EXISTS ssd_domains_partner"
     " ON ssd_domains (partner_id, id)",
@@ -49,6 +50,11 @@ const char *const ssd_store_schema_sql[] = {
     " activated_at VARCHAR(32),"
     " retired_at VARCHAR(32),"
     " PRIMARY KEY (domain_id, selector))",
+    /* at most one pending and one active key per domain */
+    "CREATE UNIQUE INDEX IF NOT EXISTS ssd_dkim_keys_one_pending"
+    " ON ssd_dkim_keys (domain_id) WHERE state = 'pending'",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ssd_dkim_keys_one_active"
+    " ON ssd_dkim_keys (domain_id) WHERE state = 'active'",
     "CREATE TABLE IF NOT EXISTS ssd_events ("
     " id VARCHAR(40) PRIMARY KEY,"
     " domain_id VARCHAR(40) NOT NULL,"
@@ -128,5 +134,41 @@ const ssd_statement_t ssd_store_statements[] = {
     {"ssd_verified_elsewhere",
      "SELECT id FROM ssd_domains WHERE domain = %s AND verified = 1"
      " AND id <> %s"},
+    /* DKIM key lifecycle: rotate, activate, remove, sign */
+    {"ssd_selector_next",
+     "UPDATE ssd_domains SET selector_seq = selector_seq + 1 WHERE id = %s"},
+    {"ssd_selector_seq",
+     "SELECT selector_seq FROM ssd_domains WHERE id = %s"},
+    {"ssd_key_pending",
+     "SELECT selector FROM ssd_dkim_keys WHERE domain_id = %s"
+     " AND state = 'pending'"},
+    {"ssd_key_retire_active",
+     "UPDATE ssd_dkim_keys SET state = 'retired', retired_at = %s"
+     " WHERE domain_id = %s AND state = 'active'"},
+    {"ssd_key_activate",
+     "UPDATE ssd_dkim_keys SET state = 'active', activated_at = %s"
+     " WHERE domain_id = %s AND selector = %s AND state = 'pending'"},
+    {"ssd_domain_selector",
+     "UPDATE ssd_domains SET dkim_selector = %s, updated_at = %s"
+     " WHERE id = %s"},
+    {"ssd_key_state",
+     "SELECT state FROM ssd_dkim_keys WHERE domain_id = %s"
+     " AND selector = %s"},
+    {"ssd_key_delete_retired",
+     "DELETE FROM ssd_dkim_keys WHERE domain_id = %s AND selector = %s"
+     " AND state = 'retired'"},
+    {"ssd_key_signing",
+     "SELECT selector, wrapped_key FROM ssd_dkim_keys WHERE domain_id = %s"
+     " AND state = 'active'"},
+    {"ssd_events_by_domain",
+     "SELECT id, at, sub, action, changes FROM ssd_events"
+     " WHERE domain_id = %s AND (%s = '' OR id < %s)"
+     " ORDER BY id DESC LIMIT %d"},
+    /* a From: domain for a tenant: its own record, or its partner's shared
+     * one; for a partner-level caller (tenant ''), the partner's own */
+    {"ssd_sender_domains",
+     "SELECT " DOMAIN_COLUMNS " FROM ssd_domains WHERE partner_id = %s"
+     " AND domain = %s AND ((%s = '' AND tenant_id IS NULL)"
+     " OR tenant_id = %s OR (tenant_id IS NULL AND is_shared = 1))"},
     {NULL, NULL}
 };

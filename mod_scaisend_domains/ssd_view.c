@@ -84,8 +84,16 @@ json_object *ssd_view_domain(apr_pool_t *p, const ssd_domain_t *d,
     return o;
 }
 
+static int safe_to_remove(const ssd_dkim_key_t *k, int overlap_s)
+{
+    apr_time_t retired = ssd_time_from_rfc3339(k->retired_at);
+
+    return strcmp(k->state, "retired") == 0 && retired
+           && retired + apr_time_from_sec(overlap_s) <= apr_time_now();
+}
+
 static json_object *key_json(apr_pool_t *p, const ssd_domain_t *d,
-                             const ssd_dkim_key_t *k)
+                             const ssd_dkim_key_t *k, int overlap_s)
 {
     json_object *o = json_object_new_object();
 
@@ -99,18 +107,20 @@ static json_object *key_json(apr_pool_t *p, const ssd_domain_t *d,
     ssd_json_add_str(o, "activated_at", k->activated_at);
     ssd_json_add_str(o, "retired_at", k->retired_at);
     ssd_json_add_str(o, "dns_status", k->dns_status);
+    ssd_json_add_bool(o, "safe_to_remove", safe_to_remove(k, overlap_s));
     return o;
 }
 
 json_object *ssd_view_keys(apr_pool_t *p, const ssd_domain_t *d,
-                           const apr_array_header_t *keys)
+                           const apr_array_header_t *keys, int overlap_s)
 {
     json_object *o = ssd_json_new_object(p), *a = json_object_new_array();
     int i;
 
     for (i = 0; i < keys->nelts; i++) {
         json_object_array_add(
-            a, key_json(p, d, &APR_ARRAY_IDX(keys, i, ssd_dkim_key_t)));
+            a, key_json(p, d, &APR_ARRAY_IDX(keys, i, ssd_dkim_key_t),
+                        overlap_s));
     }
     ssd_json_add_str(o, "id", d->id);
     ssd_json_add_str(o, "domain", d->domain);

@@ -13,9 +13,10 @@ json_object *ssd_view_records(const apr_array_header_t *rows);
 json_object *ssd_view_domain(apr_pool_t *p, const ssd_domain_t *d,
                              const apr_array_header_t *rows);
 
-/* The keys of a domain, never their private parts. */
+/* The keys of a domain, never their private parts; a retired key is
+ * safe_to_remove once overlap_s seconds have passed since it retired. */
 json_object *ssd_view_keys(apr_pool_t *p, const ssd_domain_t *d,
-                           const apr_array_header_t *keys);
+                           const apr_array_header_t *keys, int overlap_s);
 
 /* {"error": {"code", "message", "field"?}} */
 json_object *ssd_view_error(apr_pool_t *p, const char *code,

@@ -213,39 +213,41 @@ error_is api(POST => 'domains', token => token(partner_id => $P1, tenant_id => '
 
 # ---------------------------------------------------------------------------
 # Spoofed claim headers are ignored (the module reads the environment only).
+# (A leading ":" makes HTTP::Headers send the name verbatim, underscores and
+# all; without it LWP would turn them into hyphens.)
 $r = api(GET => "domains/$idB", token => $tenant_a,
-         headers => { 'OIDC_CLAIM_tenant_id' => 't_authz_b' });
+         headers => { ':OIDC_CLAIM_tenant_id' => 't_authz_b' });
 error_is $r, 404, 'not_found', 'tenant A + header OIDC_CLAIM_tenant_id: t_authz_b: B\'s domain still 404';
 $r = api(GET => "domains/$idB", token => $tenant_a,
          headers => { 'OIDC-CLAIM-tenant_id' => 't_authz_b', 'OIDC-CLAIM-tenant-id' => 't_authz_b' });
 error_is $r, 404, 'not_found', 'tenant A + header OIDC-CLAIM-tenant_id: B\'s domain still 404';
 $r = api(GET => "domains/$idU", token => $tenant_a,
-         headers => { 'OIDC_CLAIM_role' => 'partner_operator' });
+         headers => { ':OIDC_CLAIM_role' => 'partner_operator' });
 error_is $r, 404, 'not_found',
     'tenant A + header OIDC_CLAIM_role: partner_operator: unshared partner domain still 404';
 $r = api(GET => 'domains', token => $tenant_a,
-         headers => { 'OIDC_CLAIM_tenant_id' => 't_authz_b',
-                      'OIDC_CLAIM_partner_id' => $P2,
-                      'OIDC_CLAIM_role' => 'partner_operator' });
+         headers => { ':OIDC_CLAIM_tenant_id' => 't_authz_b',
+                      ':OIDC_CLAIM_partner_id' => $P2,
+                      ':OIDC_CLAIM_role' => 'partner_operator' });
 is_deeply [ $r->{status}, [ sort @{ ids_of($r) } ] ], [ 200, [ sort $idA, $idS ] ],
     'tenant A + spoofed tenant/partner/role headers: list unchanged';
 $r = api(GET => "domains/$idA", token => $tenant_a,
-         headers => { 'OIDC_CLAIM_partner_id' => $P2 });
+         headers => { ':OIDC_CLAIM_partner_id' => $P2 });
 status_is $r, 200, 'tenant A + header OIDC_CLAIM_partner_id: P2: own domain still 200';
 $r = api(POST => 'domains', token => $tenant_a,
          json => { domain => 'spoof.authz.example' },
-         headers => { 'OIDC_CLAIM_tenant_id' => 't_authz_b' });
+         headers => { ':OIDC_CLAIM_tenant_id' => 't_authz_b' });
 ok $r->{status} == 201 && (obj($r)->{tenant_id} // '') eq 't_authz_a',
     'create with spoofed OIDC_CLAIM_tenant_id: owned by the token\'s tenant';
 error_is api(GET => 'domains', token => $sender,
-             headers => { 'OIDC_CLAIM_role' => 'partner_operator' }),
+             headers => { ':OIDC_CLAIM_role' => 'partner_operator' }),
     403, 'forbidden', 'sender + header OIDC_CLAIM_role: partner_operator: still 403 forbidden';
 error_is api(GET => 'domains', token => $sender,
              headers => { 'OIDC-CLAIM-role' => 'tenant_admin' }),
     403, 'forbidden', 'sender + header OIDC-CLAIM-role: tenant_admin: still 403 forbidden';
 $r = api(GET => 'domains',
-         headers => { 'OIDC_CLAIM_tenant_id' => 't_authz_a', 'OIDC_CLAIM_partner_id' => $P1,
-                      'OIDC_CLAIM_role' => 'tenant_admin', 'OIDC_CLAIM_sub' => 'x' });
+         headers => { ':OIDC_CLAIM_tenant_id' => 't_authz_a', ':OIDC_CLAIM_partner_id' => $P1,
+                      ':OIDC_CLAIM_role' => 'tenant_admin', ':OIDC_CLAIM_sub' => 'x' });
 status_is $r, 401, 'claim headers without a token: 401';
 
 # ---------------------------------------------------------------------------
@@ -257,8 +259,8 @@ error_is api(POST => '/misconfigured/api/admin/domains', token => $tenant_a,
              json => { domain => 'mis.authz.example' }),
     401, 'unauthenticated', 'misconfigured location, POST: 401 unauthenticated';
 error_is api(GET => "/misconfigured/api/admin/domains/$idA",
-             headers => { 'OIDC_CLAIM_tenant_id' => 't_authz_a', 'OIDC_CLAIM_partner_id' => $P1,
-                          'OIDC_CLAIM_role' => 'tenant_admin' }),
+             headers => { ':OIDC_CLAIM_tenant_id' => 't_authz_a', ':OIDC_CLAIM_partner_id' => $P1,
+                          ':OIDC_CLAIM_role' => 'tenant_admin' }),
     401, 'unauthenticated', 'misconfigured location with spoofed claim headers: 401 unauthenticated';
 select undef, undef, undef, 0.3;
 my @log = grep { /\[(?:scaisend_domains)?:error\].*no authenticated user/i } error_log_since($off);

@@ -91,12 +91,13 @@ ok !exists $d->{domain_unicode}, 'no domain_unicode for an ASCII domain';
 my $rows = ref $d->{dns_records} eq 'ARRAY' ? $d->{dns_records} : [];
 is scalar @$rows, 3, 'dns_records: three rows (DKIM, SPF, DMARC)';
 my ($dkim, $spf, $dmarc) = map { ref $_ eq 'HASH' ? $_ : {} } @$rows[0 .. 2];
-is_deeply [ sort keys %$dkim ], [qw(host purpose selector status type value)],
-    'DKIM row keys: type host value purpose selector status';
-is_deeply { map { $_ => $dkim->{$_} } qw(type host purpose selector status) },
+is_deeply [ sort keys %$dkim ], [qw(host key_state purpose selector status type value)],
+    'DKIM row keys: type host value purpose selector key_state status';
+is_deeply { map { $_ => $dkim->{$_} } qw(type host purpose selector key_state status) },
     { type => 'TXT', host => 'scaisend._domainkey.mail.example.com',
-      purpose => 'dkim', selector => 'scaisend', status => 'active' },
-    'DKIM row: TXT at scaisend._domainkey.mail.example.com, active';
+      purpose => 'dkim', selector => 'scaisend', key_state => 'active',
+      status => 'pending' },
+    'DKIM row: TXT at scaisend._domainkey.mail.example.com, key active, DNS status pending';
 my ($p) = ($dkim->{value} // '') =~ /\Av=DKIM1; k=rsa; p=([A-Za-z0-9+\/]+={0,2})\z/;
 ok defined $p, 'DKIM value is "v=DKIM1; k=rsa; p=<base64>"'
     or diag "value: " . ($dkim->{value} // 'undef');
@@ -107,11 +108,11 @@ is length $p, 392, 'p= is 392 base64 characters';
 is length decode_base64($p), 294, 'p= decodes to a 294-byte DER SPKI';
 is length($dkim->{value} // ''), 410, 'DKIM TXT value is 410 bytes';
 is_deeply $spf, { type => 'TXT', host => 'mail.example.com', value => $SPF,
-                  purpose => 'spf' },
+                  purpose => 'spf', status => 'pending' },
     'SPF row exactly';
 is_deeply $dmarc, { type => 'TXT', host => '_dmarc.mail.example.com',
                     value => 'v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@example.com',
-                    purpose => 'dmarc' },
+                    purpose => 'dmarc', status => 'pending' },
     'DMARC row exactly, with rua';
 is_deeply [ private_material($r->{body}) ], [], 'no private key material in the create response';
 
@@ -140,10 +141,10 @@ is $d->{partner_id}, $P, 'partner_id is the token\'s partner';
 is_deeply [ top_keys($r->{body}) ], \@KEY_ORDER, 'key order without rua: same';
 is_deeply $d->{dns_records}[2],
     { type => 'TXT', host => '_dmarc.defaults.example.com', value => 'v=DMARC1; p=none',
-      purpose => 'dmarc' },
+      purpose => 'dmarc', status => 'pending' },
     'DMARC row without rua: "v=DMARC1; p=none"';
 is_deeply $d->{dns_records}[1],
-    { type => 'TXT', host => 'defaults.example.com', value => $SPF, purpose => 'spf' },
+    { type => 'TXT', host => 'defaults.example.com', value => $SPF, purpose => 'spf', status => 'pending' },
     'SPF row for defaults.example.com';
 my ($p2) = ($d->{dns_records}[0]{value} // '') =~ /p=(\S+)\z/;
 ok defined $p2 && $p2 ne $page_p, 'each domain gets its own DKIM key';

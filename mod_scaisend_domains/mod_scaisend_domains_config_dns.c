@@ -1,0 +1,114 @@
+/* mod_scaisend_domains_config_dns: the directives of verification --
+ * nameservers, query timeout, budget and minimum interval. */
+#include "mod_scaisend_domains.h"
+#include "ssd_dns.h"
+
+#include <apr_lib.h>
+#include <apr_network_io.h>
+#include <apr_strings.h>
+
+#define UNSET -1
+#define DEFAULT_DNS_TIMEOUT_MS 2000
+#define DEFAULT_VERIFY_BUDGET_MS 5000
+#define DEFAULT_VERIFY_INTERVAL_S 10
+
+static ssd_conf_t *cmd_conf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config,
+                                &scaisend_domains_module);
+}
+
+/* "192.0.2.1", "192.0.2.1:5353", "::1", "[::1]:5353" */
+const char *ssd_set_resolver(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ssd_conf_t *c = cmd_conf(cmd);
+    ssd_nameserver_t *ns;
+    char *host = NULL, *scope = NULL;
+    apr_port_t port = 0;
+    apr_sockaddr_t *sa;
+
+    (void)dc;
+    if (apr_parse_addr_port(&host, &scope, &port, arg, cmd->pool)
+            != APR_SUCCESS || !host || scope
+        || apr_sockaddr_info_get(&sa, host, APR_UNSPEC, 53,
+                                 APR_IPV4_ADDR_OK | APR_IPV6_ADDR_OK,
+                                 cmd->temp_pool) != APR_SUCCESS
+        || !(apr_isdigit(host[0]) || strchr(host, ':'))) {
+        return apr_pstrcat(cmd->pool, SSD_DIR_RESOLVER, ": '", arg, "' is "
+                           "not an IP address with an optional port", NULL);
+    }
+    if (!c->resolvers) {
+        c->resolvers = apr_array_make(cmd->pool, 2, sizeof(ssd_nameserver_t));
+    }
+    ns = apr_array_push(c->resolvers);
+    ns->host = host;
+    ns->port = port ? port : 53;
+    return NULL;
+}
+
+static const char *set_ms(cmd_parms *cmd, const char *arg, int min, int max,
+                          int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (!*arg || *end || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s must be a whole number from %d "
+                            "to %d", cmd->cmd->name, min, max);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+const char *ssd_set_dns_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return set_ms(cmd, arg, 50, 30000, &cmd_conf(cmd)->dns_timeout_ms);
+}
+
+const char *ssd_set_verify_budget(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return set_ms(cmd, arg, 100, 60000, &cmd_conf(cmd)->verify_budget_ms);
+}
+
+const char *ssd_set_verify_interval(cmd_parms *cmd, void *dc,
+                                    const char *arg)
+{
+    (void)dc;
+    return set_ms(cmd, arg, 0, 86400, &cmd_conf(cmd)->verify_interval_s);
+}
+
+void ssd_conf_dns_defaults(ssd_conf_t *c)
+{
+    c->dns_timeout_ms = UNSET;
+    c->verify_budget_ms = UNSET;
+    c->verify_interval_s = UNSET;
+}
+
+static int pick(int add, int base, int dflt)
+{
+    return add != UNSET ? add : base != UNSET ? base : dflt;
+}
+
+void ssd_conf_dns_merge(ssd_conf_t *c, const ssd_conf_t *base,
+                        const ssd_conf_t *add)
+{
+    c->resolvers = add->resolvers ? add->resolvers : base->resolvers;
+    c->dns_timeout_ms = pick(add->dns_timeout_ms, base->dns_timeout_ms,
+                             UNSET);
+    c->verify_budget_ms = pick(add->verify_budget_ms, base->verify_budget_ms,
+                               UNSET);
+    c->verify_interval_s = pick(add->verify_interval_s,
+                                base->verify_interval_s, UNSET);
+}
+
+/* Called once per server at start-up. */
+void ssd_conf_dns_finish(ssd_conf_t *c)
+{
+    c->dns_timeout_ms = pick(c->dns_timeout_ms, UNSET, DEFAULT_DNS_TIMEOUT_MS);
+    c->verify_budget_ms = pick(c->verify_budget_ms, UNSET,
+                               DEFAULT_VERIFY_BUDGET_MS);
+    c->verify_interval_s = pick(c->verify_interval_s, UNSET,
+                                DEFAULT_VERIFY_INTERVAL_S);
+}

@@ -1,0 +1,252 @@
+/* mod_scaisend_domains_verify: POST /domains/{id}/verify -- live DNS
+ * checks in the request thread, one set of lookups per domain at a time,
+ * a minimum interval between runs, and the outcome stored. */
+#include "mod_scaisend_domains.h"
+#include "ssd_json.h"
+#include "ssd_verify.h"
+
+#include <apr_strings.h>
+
+#define STALE_MARGIN_MS 10000
+#define WAIT_STEP (50 * 1000)
+
+static apr_int64_t now_ms(void)
+{
+    return apr_time_as_msec(apr_time_now());
+}
+
+/* The active and pending keys of a domain. */
+static void find_keys(const apr_array_header_t *keys,
+                      const ssd_dkim_key_t **active,
+                      const ssd_dkim_key_t **pending)
+{
+    int i;
+
+    *active = *pending = NULL;
+    for (i = 0; i < keys->nelts; i++) {
+        const ssd_dkim_key_t *k = &APR_ARRAY_IDX(keys, i, ssd_dkim_key_t);
+
+        if (strcmp(k->state, "active") == 0) *active = k;
+        if (strcmp(k->state, "pending") == 0) *pending = k;
+    }
+}
+
+static void build_input(ssd_req_t *q, const ssd_domain_t *d,
+                        const ssd_dkim_key_t *active,
+                        const ssd_dkim_key_t *pending, ssd_verify_input_t *in)
+{
+    memset(in, 0, sizeof(*in));
+    in->domain = d->domain;
+    in->selector = active->selector;
+    in->public_b64 = active->public_key;
+    in->pending_selector = pending ? pending->selector : NULL;
+    in->pending_b64 = pending ? pending->public_key : NULL;
+    in->spf_include = q->conf->spf_include;
+    in->dmarc_policy = d->dmarc_policy;
+    in->dmarc_rua = d->dmarc_rua_email;
+    in->dns.nameservers = q->conf->resolvers;
+    in->dns.query_timeout = apr_time_from_msec(q->conf->dns_timeout_ms);
+    in->dns.deadline = apr_time_now()
+                       + apr_time_from_msec(q->conf->verify_budget_ms);
+}
+
+/* All three passed: only one record of a name may be verified. */
+static int taken_elsewhere(ssd_req_t *q, const ssd_domain_t *d,
+                           ssd_verify_result_t *res)
+{
+    if (ssd_verify_outcome(res) != SSD_OUTCOME_VERIFIED
+        || ssd_store_verified_elsewhere(q->store, d->domain, d->id)
+           != SSD_STORE_OK) {
+        return 0;
+    }
+    ssd_verify_add_error(q->r->pool, &res->dkim, "dkim",
+                         "verified_elsewhere", res->dkim.host,
+                         apr_psprintf(q->r->pool, "%s is already verified "
+                                      "by another account; the DNS proves "
+                                      "control for one owner only. Contact "
+                                      "support if the domain is yours.",
+                                      d->domain));
+    return 1;
+}
+
+static void set_key_status(apr_array_header_t *out, const ssd_dkim_key_t *k,
+                           const ssd_check_result_t *r)
+{
+    ssd_dkim_key_t *row;
+    const char *status = ssd_check_record_status(r);
+
+    if (k && status) {
+        row = apr_array_push(out);
+        memset(row, 0, sizeof(*row));
+        row->selector = k->selector;
+        row->dns_status = status;
+    }
+}
+
+/* Apply the outcome to d; returns the audit event when verified changed. */
+static const ssd_event_t *apply_outcome(ssd_req_t *q, ssd_domain_t *d,
+                                        const ssd_verify_result_t *res)
+{
+    ssd_outcome_e outcome = ssd_verify_outcome(res);
+    int was = d->verified;
+    ssd_event_t *ev;
+
+    if (outcome != SSD_OUTCOME_UNDECIDED) {
+        d->verified = outcome == SSD_OUTCOME_VERIFIED;
+        d->verified_at = d->verified ? res->checked_at : NULL;
+    }
+    if (ssd_check_record_status(&res->spf))
+        d->spf_status = ssd_check_record_status(&res->spf);
+    if (ssd_check_record_status(&res->dmarc))
+        d->dmarc_status = ssd_check_record_status(&res->dmarc);
+    if (d->verified == was) {
+        return NULL;
+    }
+    ev = apr_pcalloc(q->r->pool, sizeof(*ev));
+    ev->sub = q->who.sub;
+    ev->action = d->verified ? "domain.verified" : "domain.unverified";
+    ev->changes = d->verified ? "{\"verified\":{\"from\":false,\"to\":true}}"
+                              : "{\"verified\":{\"from\":true,\"to\":false}}";
+    return ev;
+}
+
+/* The pending key is published: signing switches to it, the old active
+ * key retires (and stays valid until removed). */
+static ssd_store_rc activate_pending(ssd_req_t *q, ssd_domain_t *d,
+                                     const ssd_dkim_key_t *pending)
+{
+    json_object *changes = ssd_json_new_object(q->r->pool);
+    ssd_event_t ev = {q->who.sub, "dkim.activated", NULL};
+    ssd_store_rc rc;
+
+    ssd_json_add_str(changes, "old_selector", d->dkim_selector);
+    ssd_json_add_str(changes, "new_selector", pending->selector);
+    ev.changes = ssd_json_to_string(q->r->pool, changes);
+    rc = ssd_store_activate(q->store, d, pending->selector, &ev);
+    if (rc == SSD_STORE_OK) {
+        d->dkim_selector = pending->selector;
+    }
+    return rc;
+}
+
+static int store_outcome(ssd_req_t *q, ssd_domain_t *d,
+                         const ssd_dkim_key_t *active,
+                         const ssd_dkim_key_t *pending,
+                         ssd_verify_result_t *res)
+{
+    ssd_verify_save_t save;
+    apr_array_header_t *ks = apr_array_make(q->r->pool, 2,
+                                            sizeof(ssd_dkim_key_t));
+    json_object *answer;
+    ssd_store_rc rc;
+
+    taken_elsewhere(q, d, res);
+    save.event = apply_outcome(q, d, res);
+    set_key_status(ks, active, &res->dkim);
+    set_key_status(ks, pending, &res->pending);
+    answer = ssd_verify_json(q->r->pool, d->domain, d->verified, res);
+    save.domain = d;
+    save.last_verification = ssd_json_to_string(q->r->pool, answer);
+    save.key_status = ks;
+    save.done_ms = now_ms();
+    rc = ssd_store_verify_save(q->store, &save);
+    if (rc == SSD_STORE_OK && pending && res->pending.status == SSD_CHECK_PASS) {
+        rc = activate_pending(q, d, pending);
+    }
+    if (rc != SSD_STORE_OK) {
+        ssd_store_verify_release(q->store, d->id, now_ms());
+        return ssd_send_store_error(q, rc);
+    }
+    return ssd_send_json(q->r, HTTP_OK, answer);
+}
+
+static int run_verification(ssd_req_t *q, ssd_domain_t *d,
+                            const apr_array_header_t *keys)
+{
+    const ssd_dkim_key_t *active, *pending;
+    ssd_verify_input_t in;
+    ssd_verify_result_t res;
+
+    find_keys(keys, &active, &pending);
+    if (!active) {
+        ssd_store_verify_release(q->store, d->id, now_ms());
+        return ssd_send_error(q->r, HTTP_CONFLICT, "no_active_key", "the "
+                              "domain has no active DKIM key", NULL);
+    }
+    build_input(q, d, active, pending, &in);
+    if (ssd_verify_run(q->r->pool, &in, &res) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "scaisend: "
+                      "verification threads could not be started");
+    }
+    return store_outcome(q, d, active, pending, &res);
+}
+
+static int too_soon(ssd_req_t *q, apr_int64_t claimed_ms)
+{
+    apr_int64_t left = claimed_ms + q->conf->verify_interval_s * 1000
+                       - now_ms();
+    apr_int64_t secs = left > 0 ? (left + 999) / 1000 : 1;
+
+    apr_table_setn(q->r->err_headers_out, "Retry-After",
+                   apr_psprintf(q->r->pool, "%" APR_INT64_T_FMT, secs));
+    return ssd_send_error(q->r, HTTP_TOO_MANY_REQUESTS, "too_many_requests",
+                          apr_psprintf(q->r->pool, "this domain was verified "
+                                       "moments ago; retry in %"
+                                       APR_INT64_T_FMT " s", secs), NULL);
+}
+
+/* Another request is verifying this domain: wait for its answer. */
+static int wait_for_other(ssd_req_t *q, ssd_domain_t *d)
+{
+    apr_int64_t claimed = 0, done = 0;
+    apr_time_t until = apr_time_now()
+        + apr_time_from_msec(q->conf->verify_budget_ms + STALE_MARGIN_MS);
+    ssd_domain_t *now;
+
+    while (ssd_store_verify_state(q->store, d->id, &claimed, &done)
+               == SSD_STORE_OK
+           && claimed > done && apr_time_now() < until) {
+        apr_sleep(WAIT_STEP);
+    }
+    if (claimed > done || ssd_store_domain_get(q->store, d->id, &now)
+                              != SSD_STORE_OK
+        || !now->last_verification) {
+        return too_soon(q, claimed);
+    }
+    return ssd_send_text(q->r, HTTP_OK, "application/json",
+                         now->last_verification);
+}
+
+static int claimed_elsewhere(ssd_req_t *q, ssd_domain_t *d)
+{
+    apr_int64_t claimed = 0, done = 0;
+
+    if (ssd_store_verify_state(q->store, d->id, &claimed, &done)
+        != SSD_STORE_OK) {
+        return ssd_send_store_error(q, SSD_STORE_FAILED);
+    }
+    return claimed > done ? wait_for_other(q, d) : too_soon(q, claimed);
+}
+
+int ssd_domain_verify(ssd_req_t *q, const char *id)
+{
+    ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
+    apr_array_header_t *keys;
+    ssd_store_rc rc;
+
+    if (!d) {
+        return OK;
+    }
+    rc = ssd_store_verify_claim(q->store, d->id, now_ms(),
+                                (apr_int64_t)q->conf->verify_interval_s * 1000,
+                                q->conf->verify_budget_ms + STALE_MARGIN_MS);
+    if (rc == SSD_STORE_CONFLICT) {
+        return claimed_elsewhere(q, d);
+    }
+    if (rc != SSD_STORE_OK
+        || (rc = ssd_store_keys_get(q->store, d->id, &keys))
+           != SSD_STORE_OK) {
+        return ssd_send_store_error(q, rc);
+    }
+    return run_verification(q, d, keys);
+}

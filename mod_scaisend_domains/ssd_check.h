@@ -1,0 +1,118 @@
+/* ssd_check: the three verification checks (DKIM, SPF, DMARC), pure over
+ * a TXT fetch function (ssd_dns_fetch in production, canned answers in the
+ * unit tests). No check writes anything; the caller stores the result.
+ *
+ * Status: PASS, FAIL (a conclusive finding) or TEMPERROR (a lookup the
+ * result depends on failed temporarily: codes dns_timeout, dns_servfail,
+ * dns_refused, dns_truncated). The first problem met decides between FAIL
+ * and TEMPERROR. Warnings never change the status. */
+#ifndef SSD_CHECK_H
+#define SSD_CHECK_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "ssd_dns.h"
+
+typedef struct {
+    const char *check;     /* dkim | spf | dmarc */
+    const char *code;      /* missing key_mismatch multiple_records malformed
+                              revoked_key wrong_key_type include_missing
+                              include_after_all too_many_lookups
+                              too_many_void_lookups policy_missing
+                              policy_mismatch (warning) rua_not_authorised
+                              (warning) quoted_value doubled_name
+                              truncated_key cname_loop dns_timeout
+                              dns_servfail dns_refused dns_truncated */
+    const char *host;
+    const char *message;   /* says what to publish or change */
+    const char *expected;  /* NULL or the record value to publish */
+    const char *found;     /* NULL or what was found, printable-escaped */
+} ssd_finding_t;
+
+typedef enum {
+    SSD_CHECK_PASS,
+    SSD_CHECK_FAIL,
+    SSD_CHECK_TEMPERROR
+} ssd_check_status_e;
+
+typedef struct {
+    ssd_check_status_e status;
+    const char *host;
+    apr_array_header_t *errors;     /* ssd_finding_t */
+    apr_array_header_t *warnings;   /* ssd_finding_t */
+    int lookups;                    /* fetch calls made */
+} ssd_check_result_t;
+
+/* DKIM (RFC 6376 §3.6.1, RFC 8301): TXT at <selector>._domainkey.<domain>
+ * must hold exactly one DKIM record whose p= is public_b64 (base64 of the
+ * DER SubjectPublicKeyInfo), compared as DER bytes. */
+void ssd_check_dkim(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
+                    const char *domain, const char *selector,
+                    const char *public_b64, ssd_check_result_t *out);
+
+/* SPF (RFC 7208): the one v=spf1 record at domain reaches
+ * include:<include> with a pass qualifier before any all, directly, through
+ * nested includes or redirect=, within 10 DNS-querying terms. */
+void ssd_check_spf(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
+                   const char *domain, const char *include,
+                   ssd_check_result_t *out);
+
+/* DMARC (RFC 7489): exactly one v=DMARC1 record with a valid p= (and sp=)
+ * at _dmarc.<domain>. policy (the configured p=, may be NULL) and rua (the
+ * configured report address, may be NULL) make the expected value; a
+ * different p= is a warning, and so is an rua on another organisational
+ * domain that has not authorised it (§7.1). */
+void ssd_check_dmarc(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
+                     const char *domain, const char *policy, const char *rua,
+                     ssd_check_result_t *out);
+
+const char *ssd_check_status_name(ssd_check_status_e s); /* pass fail
+                                                             temperror */
+
+/* ---- shared by the three checks (ssd_check.c) ---- */
+
+void ssd_check_init(apr_pool_t *p, ssd_check_result_t *out,
+                    const char *host);
+/* Add an error (status FAIL unless already decided) or a warning. */
+ssd_finding_t *ssd_check_error(apr_pool_t *p, ssd_check_result_t *out,
+                               const char *check, const char *code,
+                               const char *host, const char *message);
+ssd_finding_t *ssd_check_warning(apr_pool_t *p, ssd_check_result_t *out,
+                                 const char *check, const char *code,
+                                 const char *host, const char *message);
+/* A temporary DNS failure of a lookup of name: an error with the dns_*
+ * code, status TEMPERROR unless already decided. */
+void ssd_check_temp(apr_pool_t *p, ssd_check_result_t *out,
+                    const char *check, const char *host, const char *name,
+                    ssd_dns_rc rc);
+/* A temporary failure as a warning (for lookups that only give hints). */
+void ssd_check_temp_warning(apr_pool_t *p, ssd_check_result_t *out,
+                            const char *check, const char *name,
+                            ssd_dns_rc rc);
+const char *ssd_check_temp_code(ssd_dns_rc rc);
+
+/* Raw bytes as printable ASCII: bytes outside 0x20-0x7E become \ddd
+ * (decimal, as in zone files) and a backslash becomes \\. */
+const char *ssd_check_escape(apr_pool_t *p, const char *data,
+                             apr_size_t len);
+/* Whether a value was pasted with its quotes: "..." (length >= 2). */
+int ssd_check_is_quoted(const char *data, apr_size_t len);
+
+typedef struct {
+    const char *name;
+    const char *value;      /* surrounding whitespace removed */
+} ssd_tag_t;
+
+/* Strict RFC 6376 §3.2 tag-list: tag-spec *(";" tag-spec) [";"], names
+ * ALPHA *(ALPHA / DIGIT / "_"), values of VALCHAR and inner whitespace, no
+ * empty tag-spec except after a final ";", no duplicate name (compared
+ * case-sensitively, or ignoring case when nocase). Returns NULL with
+ * *tags (ssd_tag_t, in order) or an English message. */
+const char *ssd_tag_list_parse(apr_pool_t *p, const char *data,
+                               apr_size_t len, int nocase,
+                               apr_array_header_t **tags);
+/* The value of tag name (case-sensitive or not), or NULL. */
+const char *ssd_tag_get(const apr_array_header_t *tags, const char *name,
+                        int nocase);
+
+#endif

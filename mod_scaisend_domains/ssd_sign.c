@@ -1,0 +1,185 @@
+/* ssd_sign: streaming relaxed/relaxed DKIM signing. The header section is
+ * buffered (bounded); the body goes through a byte-wise relaxed
+ * canonicaliser straight into SHA-256. */
+#include "ssd_sign.h"
+#include "ssd_b64.h"
+#include "ssd_sign_internal.h"
+
+#include <string.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+
+#define OUT_CHUNK 8192
+
+static apr_status_t md_cleanup(void *data)
+{
+    EVP_MD_CTX_free(data);
+    return APR_SUCCESS;
+}
+
+ssd_signer_t *ssd_signer_new(apr_pool_t *p, apr_size_t max_header_bytes)
+{
+    ssd_signer_t *s = apr_pcalloc(p, sizeof(*s));
+
+    s->pool = p;
+    s->max_header = max_header_bytes;
+    s->header = apr_palloc(p, max_header_bytes);
+    s->out = apr_palloc(p, OUT_CHUNK);
+    s->body_md = EVP_MD_CTX_new();
+    if (!s->body_md || !EVP_DigestInit_ex(s->body_md, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(s->body_md);
+        return NULL;
+    }
+    apr_pool_cleanup_register(p, s->body_md, md_cleanup,
+                              apr_pool_cleanup_null);
+    s->in_headers = 1;
+    return s;
+}
+
+static int fail(ssd_sign_error_t *err, const char *code, const char *msg)
+{
+    err->code = code;
+    err->message = msg;
+    return -1;
+}
+
+/* ---- body: relaxed canonicalisation (RFC 6376 section 3.4.4) ---- */
+
+static void emit(ssd_signer_t *s, const char *b, apr_size_t n)
+{
+    if (s->out_len + n > OUT_CHUNK) {
+        EVP_DigestUpdate(s->body_md, s->out, s->out_len);
+        s->out_len = 0;
+    }
+    memcpy(s->out + s->out_len, b, n);
+    s->out_len += n;
+}
+
+static void end_body_line(ssd_signer_t *s)
+{
+    if (s->line_has_content) {
+        emit(s, "\r\n", 2);
+    }
+    else {
+        s->empty_lines++;
+    }
+    s->line_has_content = s->pending_wsp = 0;
+}
+
+static void body_char(ssd_signer_t *s, char c)
+{
+    if (c == ' ' || c == '\t') {
+        s->pending_wsp = 1;
+        return;
+    }
+    if (!s->line_has_content) {
+        for (; s->empty_lines > 0; s->empty_lines--) {
+            emit(s, "\r\n", 2);
+        }
+    }
+    if (s->pending_wsp) {
+        emit(s, " ", 1);
+        s->pending_wsp = 0;
+    }
+    emit(s, &c, 1);
+    s->line_has_content = 1;
+}
+
+static int body_byte(ssd_signer_t *s, char c, ssd_sign_error_t *err)
+{
+    if (s->cr) {
+        s->cr = 0;
+        if (c != '\n') {
+            return fail(err, "bare_cr", "a CR not followed by LF: lines "
+                        "must end with CRLF");
+        }
+        end_body_line(s);
+        return 0;
+    }
+    if (c == '\r') {
+        s->cr = 1;
+        return 0;
+    }
+    if (c == '\n') {
+        return fail(err, "bare_lf", "a line ends with a bare LF: lines must "
+                    "end with CRLF");
+    }
+    body_char(s, c);
+    return 0;
+}
+
+/* ---- header section ---- */
+
+static int header_byte(ssd_signer_t *s, char c, ssd_sign_error_t *err)
+{
+    apr_size_t n = s->header_len;
+
+    if ((unsigned char)c >= 0x80) {
+        return fail(err, "eight_bit_header", "the header section holds "
+                    "8-bit bytes: encode them (RFC 2047) before signing");
+    }
+    if (c == '\n' && (n == 0 || s->header[n - 1] != '\r')) {
+        return fail(err, "bare_lf", "a header line ends with a bare LF: "
+                    "lines must end with CRLF");
+    }
+    if (n > 0 && s->header[n - 1] == '\r' && c != '\n') {
+        return fail(err, "bare_cr", "a CR not followed by LF in the header "
+                    "section");
+    }
+    if (n == s->max_header) {
+        return fail(err, "header_too_large", "the header section is too "
+                    "large");
+    }
+    s->header[s->header_len++] = c;
+    n = s->header_len;
+    s->in_headers = !((n == 2 && memcmp(s->header, "\r\n", 2) == 0)
+                      || (n >= 4 && memcmp(s->header + n - 4, "\r\n\r\n", 4)
+                                        == 0));
+    return 0;
+}
+
+int ssd_signer_feed(ssd_signer_t *s, const char *buf, apr_size_t len,
+                    ssd_sign_error_t *err)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        int rc = s->in_headers ? header_byte(s, buf[i], err)
+                               : body_byte(s, buf[i], err);
+
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void finish_body(ssd_signer_t *s)
+{
+    unsigned int n = 0;
+
+    if (s->line_has_content) {
+        emit(s, "\r\n", 2);         /* a last line without CRLF gets one */
+    }
+    EVP_DigestUpdate(s->body_md, s->out, s->out_len);
+    s->out_len = 0;
+    EVP_DigestFinal_ex(s->body_md, s->body_hash, &n);
+}
+
+int ssd_signer_finish(ssd_signer_t *s, ssd_sign_error_t *err)
+{
+    if (s->cr || (s->header_len && s->header[s->header_len - 1] == '\r')) {
+        return fail(err, "bare_cr", "the message ends with a bare CR");
+    }
+    finish_body(s);
+    if (ssd_sign_parse_headers(s, err) != 0) {
+        return -1;
+    }
+    return ssd_sign_find_from(s, err);
+}
+
+const char *ssd_signer_from_domain(const ssd_signer_t *s)
+{
+    return s->from_domain;
+}

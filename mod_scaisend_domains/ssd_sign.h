@@ -1,0 +1,37 @@
+/* ssd_sign: DKIM signing (RFC 6376) of a message that streams in --
+ * rsa-sha256, relaxed/relaxed; the body is hashed as it arrives, only the
+ * header section is kept. Malformed messages are refused, never signed. */
+#ifndef SSD_SIGN_H
+#define SSD_SIGN_H
+
+#include <apr_pools.h>
+#include <openssl/evp.h>
+
+typedef struct ssd_signer ssd_signer_t;
+
+typedef struct {
+    const char *code;       /* bare_lf, bare_cr, eight_bit_header,
+                               malformed_header, header_too_large, no_from,
+                               multiple_from, invalid_from */
+    const char *message;
+} ssd_sign_error_t;
+
+/* A signer whose digest is released by a cleanup on p. */
+ssd_signer_t *ssd_signer_new(apr_pool_t *p, apr_size_t max_header_bytes);
+
+/* Feed the next bytes of the message; 0, or -1 and err filled. */
+int ssd_signer_feed(ssd_signer_t *s, const char *buf, apr_size_t len,
+                    ssd_sign_error_t *err);
+
+/* The message is complete: check its headers; 0, or -1 and err filled. */
+int ssd_signer_finish(ssd_signer_t *s, ssd_sign_error_t *err);
+
+/* The domain of the From: address (as written; normalise it). */
+const char *ssd_signer_from_domain(const ssd_signer_t *s);
+
+/* The header field "DKIM-Signature: v=1; ..." signed with key; NULL on a
+ * crypto failure. */
+const char *ssd_signer_sign(ssd_signer_t *s, EVP_PKEY *key, const char *d,
+                            const char *selector, apr_time_t when);
+
+#endif

@@ -1,0 +1,37 @@
+/* ssd_sign_internal: the signer's state, shared by its files. */
+#ifndef SSD_SIGN_INTERNAL_H
+#define SSD_SIGN_INTERNAL_H
+
+#include "ssd_sign.h"
+#include <apr_tables.h>
+
+typedef struct {
+    const char *name;       /* as written */
+    const char *raw;        /* "Name: value" with folding, no final CRLF */
+    int used;               /* taken by an h= entry already */
+} ssd_field_t;
+
+struct ssd_signer {
+    apr_pool_t *pool;
+    char *header;
+    apr_size_t header_len, max_header;
+    int in_headers;
+    /* body canonicaliser */
+    EVP_MD_CTX *body_md;
+    char *out;
+    apr_size_t out_len;
+    int cr, pending_wsp, line_has_content;
+    apr_size_t empty_lines;
+    unsigned char body_hash[EVP_MAX_MD_SIZE];
+    /* parsed header section */
+    apr_array_header_t *fields;     /* ssd_field_t */
+    const char *from_domain;
+};
+
+int ssd_sign_parse_headers(ssd_signer_t *s, ssd_sign_error_t *err);
+int ssd_sign_find_from(ssd_signer_t *s, ssd_sign_error_t *err);
+/* "name:value\r\n" relaxed (section 3.4.2); crlf 0 leaves the CRLF off. */
+const char *ssd_sign_relaxed_header(apr_pool_t *p, const char *raw,
+                                    int crlf);
+
+#endif

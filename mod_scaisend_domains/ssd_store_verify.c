@@ -1,0 +1,112 @@
+/* ssd_store_verify: the stored side of verification -- the single-flight
+ * claim and the outcome, written in one transaction. */
+#include "ssd_store_internal.h"
+
+#include <apr_strings.h>
+
+static const char *i64(apr_pool_t *p, apr_int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+ssd_store_rc ssd_store_verify_claim(ssd_store_t *st, const char *id,
+                                    apr_int64_t now_ms,
+                                    apr_int64_t interval_ms,
+                                    apr_int64_t stale_ms)
+{
+    const char *args[] = {i64(st->pool, now_ms), id,
+                          i64(st->pool, now_ms - interval_ms),
+                          i64(st->pool, now_ms - stale_ms)};
+    int nrows = 0;
+
+    if (ssd_store_run(st, "ssd_verify_claim", &nrows, 4, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    return nrows == 1 ? SSD_STORE_OK : SSD_STORE_CONFLICT;
+}
+
+static apr_int64_t ms_at(ssd_store_t *st, apr_dbd_row_t *row, int col)
+{
+    const char *v = ssd_store_text(st, row, col);
+
+    return v ? apr_atoi64(v) : 0;
+}
+
+ssd_store_rc ssd_store_verify_state(ssd_store_t *st, const char *id,
+                                    apr_int64_t *claimed_ms,
+                                    apr_int64_t *done_ms)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    const char *args[] = {id};
+    ssd_store_rc rc = SSD_STORE_NOT_FOUND;
+
+    if (ssd_store_select(st, "ssd_verify_state", &res, 1, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    while ((row = ssd_store_next_row(st, res))) {
+        *claimed_ms = ms_at(st, row, 0);
+        *done_ms = ms_at(st, row, 1);
+        rc = SSD_STORE_OK;
+    }
+    return rc;
+}
+
+static void save_key_status(ssd_store_t *st, txn_t *t, const char *id,
+                            const apr_array_header_t *keys)
+{
+    int i;
+
+    for (i = 0; keys && i < keys->nelts; i++) {
+        const ssd_dkim_key_t *k = &APR_ARRAY_IDX(keys, i, ssd_dkim_key_t);
+        const char *args[] = {k->dns_status, id, k->selector};
+
+        ssd_txn_run(st, t, "ssd_key_status", 3, args);
+    }
+}
+
+ssd_store_rc ssd_store_verify_save(ssd_store_t *st,
+                                   const ssd_verify_save_t *v)
+{
+    const ssd_domain_t *d = v->domain;
+    const char *args[] = {ssd_store_flag(d->verified), d->verified_at,
+                          v->last_verification, d->spf_status,
+                          d->dmarc_status, i64(st->pool, v->done_ms), d->id};
+    txn_t t;
+
+    if (ssd_txn_begin(st, &t) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    ssd_txn_run(st, &t, "ssd_verify_store", 7, args);
+    save_key_status(st, &t, d->id, v->key_status);
+    if (v->event) {
+        ssd_store_insert_event(st, &t, d, v->event);
+    }
+    return ssd_txn_end(st, &t, SSD_STORE_OK);
+}
+
+ssd_store_rc ssd_store_verify_release(ssd_store_t *st, const char *id,
+                                      apr_int64_t done_ms)
+{
+    const char *args[] = {i64(st->pool, done_ms), id};
+
+    return ssd_store_run(st, "ssd_verify_release", NULL, 2, args) == 0
+           ? SSD_STORE_OK : SSD_STORE_FAILED;
+}
+
+ssd_store_rc ssd_store_verified_elsewhere(ssd_store_t *st,
+                                          const char *domain,
+                                          const char *id)
+{
+    apr_dbd_results_t *res;
+    const char *args[] = {domain, id};
+    int found = 0;
+
+    if (ssd_store_select(st, "ssd_verified_elsewhere", &res, 2, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    while (ssd_store_next_row(st, res)) {
+        found = 1;
+    }
+    return found ? SSD_STORE_OK : SSD_STORE_NOT_FOUND;
+}

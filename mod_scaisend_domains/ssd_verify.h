@@ -1,0 +1,58 @@
+/* ssd_verify: one verification -- the DKIM, SPF and DMARC checks run
+ * concurrently, each thread with its own resolver, all bounded by one
+ * deadline -- and the answer of api.md section 4. */
+#ifndef SSD_VERIFY_H
+#define SSD_VERIFY_H
+
+#include <json-c/json.h>
+#include "ssd_check.h"
+#include "ssd_dns.h"
+
+typedef struct {
+    const char *domain;
+    const char *selector;           /* the active key */
+    const char *public_b64;
+    const char *pending_selector;   /* NULL when no key is pending */
+    const char *pending_b64;
+    const char *spf_include;
+    const char *dmarc_policy;
+    const char *dmarc_rua;
+    ssd_dns_config_t dns;
+} ssd_verify_input_t;
+
+typedef struct {
+    ssd_check_result_t dkim;
+    ssd_check_result_t pending;     /* valid when has_pending */
+    ssd_check_result_t spf;
+    ssd_check_result_t dmarc;
+    int has_pending;
+    const char *checked_at;
+} ssd_verify_result_t;
+
+typedef enum {
+    SSD_OUTCOME_VERIFIED,       /* all three pass */
+    SSD_OUTCOME_FAILED,         /* a check failed conclusively */
+    SSD_OUTCOME_UNDECIDED       /* no failure, but a temporary error */
+} ssd_outcome_e;
+
+/* Run the checks; results live in p. Fails only when no thread could be
+ * started (APR error). */
+apr_status_t ssd_verify_run(apr_pool_t *p, const ssd_verify_input_t *in,
+                            ssd_verify_result_t *out);
+
+ssd_outcome_e ssd_verify_outcome(const ssd_verify_result_t *res);
+
+/* The record status a result leaves in dns_records: "verified" or
+ * "failed"; NULL for a temporary error (the old status stands). */
+const char *ssd_check_record_status(const ssd_check_result_t *r);
+
+/* Add a finding to res as an error (the verification then fails). */
+void ssd_verify_add_error(apr_pool_t *p, ssd_check_result_t *res,
+                          const char *check, const char *code,
+                          const char *host, const char *message);
+
+/* The answer of api.md section 4; verified is what the domain is now. */
+json_object *ssd_verify_json(apr_pool_t *p, const char *domain, int verified,
+                             const ssd_verify_result_t *res);
+
+#endif

@@ -1,0 +1,102 @@
+/* ssd_verify_view: the answer of a verification (api.md section 4): the
+ * product page's keys first, then checks, errors, warnings, checked_at. */
+#include "ssd_verify.h"
+#include "ssd_json.h"
+
+static json_object *finding_json(const ssd_finding_t *f, const char *check)
+{
+    json_object *o = json_object_new_object();
+
+    ssd_json_add_str(o, "check", check ? check : f->check);
+    ssd_json_add_str(o, "code", f->code);
+    if (f->host) {
+        ssd_json_add_str(o, "host", f->host);
+    }
+    ssd_json_add_str(o, "message", f->message);
+    if (f->expected) {
+        ssd_json_add_str(o, "expected", f->expected);
+    }
+    if (f->found) {
+        ssd_json_add_str(o, "found", f->found);
+    }
+    return o;
+}
+
+/* Append the findings of list to the JSON array a; check renames them. */
+static void add_findings(json_object *a, const apr_array_header_t *list,
+                         const char *check)
+{
+    int i;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        json_object_array_add(
+            a, finding_json(&APR_ARRAY_IDX(list, i, ssd_finding_t), check));
+    }
+}
+
+static json_object *check_json(const ssd_check_result_t *r)
+{
+    json_object *o = json_object_new_object();
+
+    ssd_json_add_str(o, "status", ssd_check_status_name(r->status));
+    ssd_json_add_str(o, "host", r->host);
+    return o;
+}
+
+static json_object *checks_json(const ssd_verify_result_t *res)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "dkim", check_json(&res->dkim));
+    json_object_object_add(o, "spf", check_json(&res->spf));
+    json_object_object_add(o, "dmarc", check_json(&res->dmarc));
+    if (res->has_pending) {
+        json_object_object_add(o, "dkim_pending", check_json(&res->pending));
+    }
+    return o;
+}
+
+static json_object *errors_json(const ssd_verify_result_t *res)
+{
+    json_object *a = json_object_new_array();
+
+    add_findings(a, res->dkim.errors, NULL);
+    add_findings(a, res->spf.errors, NULL);
+    add_findings(a, res->dmarc.errors, NULL);
+    return a;
+}
+
+/* A pending key not yet published does not fail the verification: its
+ * findings are warnings. */
+static json_object *warnings_json(const ssd_verify_result_t *res)
+{
+    json_object *a = json_object_new_array();
+
+    add_findings(a, res->dkim.warnings, NULL);
+    add_findings(a, res->spf.warnings, NULL);
+    add_findings(a, res->dmarc.warnings, NULL);
+    if (res->has_pending) {
+        add_findings(a, res->pending.errors, "dkim_pending");
+        add_findings(a, res->pending.warnings, "dkim_pending");
+    }
+    return a;
+}
+
+json_object *ssd_verify_json(apr_pool_t *p, const char *domain, int verified,
+                             const ssd_verify_result_t *res)
+{
+    json_object *o = ssd_json_new_object(p);
+    int dmarc = res->dmarc.status == SSD_CHECK_PASS;
+
+    ssd_json_add_str(o, "domain", domain);
+    ssd_json_add_bool(o, "verified", verified);
+    ssd_json_add_bool(o, "dkim_verified", res->dkim.status == SSD_CHECK_PASS);
+    ssd_json_add_bool(o, "spf_verified", res->spf.status == SSD_CHECK_PASS);
+    ssd_json_add_bool(o, "txt_verified", dmarc);
+    ssd_json_add_bool(o, "dmarc_verified", dmarc);
+    json_object_object_add(o, "checks", checks_json(res));
+    json_object_object_add(o, "errors", errors_json(res));
+    json_object_object_add(o, "warnings", warnings_json(res));
+    ssd_json_add_str(o, "checked_at", res->checked_at);
+    return o;
+}

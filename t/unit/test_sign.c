@@ -1,0 +1,139 @@
+/* Unit tests of ssd_sign: relaxed canonicalisation (RFC 6376 3.4.2,
+ * 3.4.4 and the example of 3.4.5), streaming in any chunk size, refusal
+ * of malformed messages, and the shape of the signature header. */
+#include "unit.h"
+#include "ssd_sign.h"
+#include "ssd_sign_internal.h"
+#include "ssd_dkim.h"
+#include "ssd_b64.h"
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <openssl/evp.h>
+
+static apr_pool_t *pool;
+static EVP_PKEY *key;
+
+static const char *bh_of(const char *canonical)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+
+    EVP_Digest(canonical, strlen(canonical), md, &n, EVP_sha256(), NULL);
+    return apr_pstrcat(pool, "bh=", ssd_b64_encode(pool, md, 32), ";", NULL);
+}
+
+/* Feed msg in chunks of `chunk` bytes; returns the error code or "ok". */
+static const char *run(const char *msg, apr_size_t chunk, ssd_signer_t **out)
+{
+    ssd_signer_t *s = ssd_signer_new(pool, 4096);
+    ssd_sign_error_t err;
+    apr_size_t off = 0, len = strlen(msg);
+
+    for (; off < len; off += chunk) {
+        apr_size_t n = len - off < chunk ? len - off : chunk;
+
+        if (ssd_signer_feed(s, msg + off, n, &err) != 0) return err.code;
+    }
+    if (ssd_signer_finish(s, &err) != 0) return err.code;
+    *out = s;
+    return "ok";
+}
+
+static const char *signature(const char *msg, apr_size_t chunk)
+{
+    ssd_signer_t *s = NULL;
+
+    if (strcmp(run(msg, chunk, &s), "ok") != 0) return "refused";
+    return ssd_signer_sign(s, key, "example.com", "sel",
+                           apr_time_from_sec(1700000000));
+}
+
+static void test_body(void)
+{
+    const char *msg = "From: a@example.com\r\n\r\n C \r\nD \t E\r\n\r\n\r\n";
+    const char *want = bh_of(" C\r\nD E\r\n");
+
+    UNIT_CHECK(strstr(signature(msg, 1000), want) != NULL,
+               "RFC 6376 3.4.5 example body, relaxed");
+    UNIT_CHECK(strstr(signature(msg, 1), want) != NULL,
+               "the same body fed one byte at a time");
+    UNIT_CHECK(strstr(signature(msg, 7), want) != NULL,
+               "the same body fed in 7-byte chunks");
+    UNIT_CHECK(strstr(signature("From: a@example.com\r\n\r\n", 64),
+                      bh_of("")) != NULL, "an empty body hashes empty");
+    UNIT_CHECK(strstr(signature("From: a@example.com\r\n\r\nhi", 64),
+                      bh_of("hi\r\n")) != NULL,
+               "a last line without CRLF gets one");
+    UNIT_CHECK(strstr(signature("From: a@example.com\r\n\r\n\r\n\r\nx\r\n",
+                                3), bh_of("\r\n\r\nx\r\n")) != NULL,
+               "empty lines before content are kept");
+    UNIT_CHECK(strstr(signature("From: a@example.com\r\n\r\n  \t\r\n", 64),
+                      bh_of("")) != NULL, "a white-space-only body is empty");
+}
+
+static void test_refusals(void)
+{
+    ssd_signer_t *s;
+
+    UNIT_STR_EQ(run("Subject: x\r\n\r\nbody\r\n", 64, &s), "no_from",
+                "no From header");
+    UNIT_STR_EQ(run("From: a@example.com\r\nFrom: b@example.com\r\n\r\n", 64,
+                    &s), "multiple_from", "two From headers");
+    UNIT_STR_EQ(run("FROM: a@example.com\r\nfrom: b@example.com\r\n\r\n", 5,
+                    &s), "multiple_from", "From matched case-insensitively");
+    UNIT_STR_EQ(run("From: not an address\r\n\r\n", 64, &s), "invalid_from",
+                "From without an address");
+    UNIT_STR_EQ(run("From: a@b@example.com\r\n\r\n", 64, &s), "invalid_from",
+                "From with two @");
+    UNIT_STR_EQ(run("From: a@example.com, b@example.com\r\n\r\n", 64, &s),
+                "invalid_from", "From with two mailboxes");
+    UNIT_STR_EQ(run("From: a@example.com\n\r\nbody", 64, &s), "bare_lf",
+                "bare LF in the header section");
+    UNIT_STR_EQ(run("From: a@example.com\r\n\r\nline\nline\r\n", 64, &s),
+                "bare_lf", "bare LF in the body");
+    UNIT_STR_EQ(run("From: a@example.com\r\n\r\nline\rx\r\n", 64, &s),
+                "bare_cr", "bare CR in the body");
+    UNIT_STR_EQ(run("From: a@example.com\r\nSubject: caf\xc3\xa9\r\n\r\n", 64,
+                    &s), "eight_bit_header", "8-bit bytes in a header");
+    UNIT_STR_EQ(run("From a@example.com\r\n\r\n", 64, &s), "malformed_header",
+                "a header line without a colon");
+    UNIT_STR_EQ(run(" folded: x\r\nFrom: a@example.com\r\n\r\n", 64, &s),
+                "malformed_header", "a continuation line first");
+    UNIT_STR_EQ(run("From: Alice <alice@Mail.Example.com>\r\n\r\n", 64, &s),
+                "ok", "display name and angle address");
+    UNIT_STR_EQ(ssd_signer_from_domain(s), "Mail.Example.com",
+                "the From domain as written");
+}
+
+static void test_headers(void)
+{
+    const char *sig = signature("From: Alice <a@example.com>\r\nTo: b@x.test"
+                                "\r\nSubject:  hello\r\n   world \r\nX-Other: "
+                                "y\r\n\r\nbody\r\n", 64);
+
+    UNIT_STR_EQ(ssd_sign_relaxed_header(pool, "SubJect :  A \r\n\t B  ", 1),
+                "subject:A B\r\n", "relaxed header canonicalisation");
+    UNIT_CHECK(strncmp(sig, "DKIM-Signature: v=1; a=rsa-sha256; "
+                       "c=relaxed/relaxed; d=example.com; s=sel; "
+                       "t=1700000000; h=from:from:to:subject; bh=", 117) == 0,
+               "the signature header lists from twice, no X-Other");
+    UNIT_CHECK(strstr(sig, "; b=") && strlen(strstr(sig, "; b=")) == 4 + 344,
+               "b= holds a 2048-bit signature");
+}
+
+int main(void)
+{
+    int rc;
+
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    ssd_dkim_generate(pool, 2048, &key);
+    test_body();
+    test_refusals();
+    test_headers();
+    rc = UNIT_DONE();
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return rc;
+}
