@@ -3,7 +3,7 @@
 #include "mod_scaisend_domains.h"
 #include "ssd_dns.h"
 
-#include <apr_lib.h>
+#include <arpa/inet.h>
 #include <apr_network_io.h>
 #include <apr_strings.h>
 
@@ -18,6 +18,15 @@ static ssd_conf_t *cmd_conf(cmd_parms *cmd)
                                 &scaisend_domains_module);
 }
 
+/* An IPv4 or IPv6 literal (never a name: no lookup at start-up). */
+static int is_ip_literal(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, host, buf) == 1
+           || inet_pton(AF_INET6, host, buf) == 1;
+}
+
 /* "192.0.2.1", "192.0.2.1:5353", "::1", "[::1]:5353" */
 const char *ssd_set_resolver(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -25,15 +34,10 @@ const char *ssd_set_resolver(cmd_parms *cmd, void *dc, const char *arg)
     ssd_nameserver_t *ns;
     char *host = NULL, *scope = NULL;
     apr_port_t port = 0;
-    apr_sockaddr_t *sa;
 
     (void)dc;
     if (apr_parse_addr_port(&host, &scope, &port, arg, cmd->pool)
-            != APR_SUCCESS || !host || scope
-        || apr_sockaddr_info_get(&sa, host, APR_UNSPEC, 53,
-                                 APR_IPV4_ADDR_OK | APR_IPV6_ADDR_OK,
-                                 cmd->temp_pool) != APR_SUCCESS
-        || !(apr_isdigit(host[0]) || strchr(host, ':'))) {
+            != APR_SUCCESS || !host || scope || !is_ip_literal(host)) {
         return apr_pstrcat(cmd->pool, SSD_DIR_RESOLVER, ": '", arg, "' is "
                            "not an IP address with an optional port", NULL);
     }

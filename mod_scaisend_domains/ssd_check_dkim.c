@@ -103,7 +103,8 @@ static const char *upper_hint(const apr_array_header_t *tags)
     return "";
 }
 
-/* v=, h=, k=, s= and the presence of p=; NULL when they are fine. */
+/* v=, h=, k=, s= and the presence of p=; 1 when fine, else 0 and the
+ * finding is added. */
 static int check_tags(dkim_t *k, const apr_array_header_t *tags)
 {
     const ssd_tag_t *t = (const ssd_tag_t *)tags->elts;

@@ -12,7 +12,7 @@ use Apache::TestUtil qw(t_cmp);
 use IO::Socket::INET ();
 use ScaiSend::DNS qw(:all);
 
-plan tests => 34;
+plan tests => 35;
 
 my $port = knot_port();
 my $prefix = "harness-$$";
@@ -121,8 +121,10 @@ ok t_cmp(($r->{tc} // 0) . ' ' . scalar(@{ $r->{answers} || [] }), '1 0',
          'bad-dns truncate: TC=1, no answers');
 ok !IO::Socket::INET->new(Proto => 'tcp', PeerAddr => '127.0.0.1',
                           PeerPort => bad_dns_port('truncate'), Timeout => 1);
+my $silent0 = bad_dns_query_count('silent', 'TXT');
 $r = dns_query(name => "after.$name", port => bad_dns_port('silent'), timeout => 1);
 ok t_cmp($r->{timeout} && $r->{elapsed} >= 0.99 ? 1 : 0, 1, 'bad-dns silent: no answer within 1 s');
+ok t_cmp(bad_dns_query_count('silent', 'TXT') - $silent0, 1, '... but it counted the query');
 
 $r = dns_query(name => "after.$name", port => bad_dns_port('delay'));
 ok t_cmp(txt_rrs($r), [['ok']], 'bad-dns delay: the upstream answer');

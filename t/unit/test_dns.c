@@ -97,7 +97,7 @@ static void test_deadline_past(void)
     UNIT_CHECK(d && ssd_dns_txt(d, pool, "example.com", &out)
                == SSD_DNS_TIMEOUT && out.txts && out.txts->nelts == 0,
                "deadline already past: TIMEOUT");
-    UNIT_CHECK(apr_time_now() - t0 < apr_time_from_msec(50),
+    UNIT_CHECK(apr_time_now() - t0 < apr_time_from_msec(200),
                "... without waiting");
     UNIT_CHECK(d && ssd_dns_exists(d, "example.com", 1) == SSD_DNS_TIMEOUT,
                "exists: TIMEOUT past the deadline");
@@ -134,10 +134,10 @@ static void test_silent_server(void)
     printf("# query_timeout 1 s, deadline 300 ms: returned after %d ms\n",
            (int)apr_time_as_msec(took));
     UNIT_CHECK(took >= apr_time_from_msec(250)
-               && took < apr_time_from_msec(400),
+               && took < apr_time_from_msec(600),
                "the deadline, not the query timeout, bounds the wait");
     UNIT_CHECK(ssd_dns_txt(d, pool, "example.com", &out) == SSD_DNS_TIMEOUT
-               && apr_time_now() - t0 < apr_time_from_msec(450),
+               && apr_time_now() - t0 < apr_time_from_msec(700),
                "later queries stop at the deadline too");
     apr_socket_close(s);
 }

@@ -9,6 +9,12 @@ package ScaiSend::DNS;
 # Everything lives in a temporary folder (config, zone files, journal,
 # control socket); logs go to t/logs (knotd.log, bad-dns-<mode>.log).
 #
+# Ports (127.0.0.1, defined in %PORT below; SCAISEND_DNS_PORT=<base> moves all):
+#   8553 knotd (UDP+TCP)        8554 bad-dns silent      8555 bad-dns servfail
+#   8556 bad-dns truncate (UDP only)   8557 bad-dns delay 100 ms -> knotd (UDP+TCP)
+#   8558 bad-dns refused
+# The test httpd gets "ScaiSendResolver 127.0.0.1:8553" (t/conf/extra.conf.in).
+#
 # Tests:
 #   use ScaiSend::DNS qw(:all);
 #   knot_set('example.com', 'scaisend._domainkey.mail', 'TXT', "v=DKIM1; k=rsa; p=$b64");
@@ -18,6 +24,7 @@ package ScaiSend::DNS;
 #   knot_unset('example.com', 'mail', 'TXT');   knot_unset('example.com', 'mail');  # whole node
 #   my $n0 = knot_query_count('TXT'); ...; my $queries = knot_query_count('TXT') - $n0;
 #   dns_query(name => 'mail.example.com', type => 'TXT', port => bad_dns_port('servfail'));
+#   bad_dns_query_count('silent')   # queries a bad-dns instance received so far
 #
 # Owners: '@' or '' is the zone apex; a name ending in '.' is absolute; a name
 # equal to the zone or ending in ".<zone>" is taken as absolute too; anything
@@ -52,7 +59,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(knot_set knot_add knot_unset knot_cname knot_update knot_reset
                     knot_read knot_stats knot_query_count knot_port bad_dns_port
-                    dns_port dns_query zone_of ZONES);
+                    dns_port dns_query zone_of bad_dns_query_count ZONES);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 # --- ports and zones (the one place they are defined) -----------------------
@@ -299,6 +306,22 @@ my %TYPE = (A => 1, NS => 2, CNAME => 5, SOA => 6, PTR => 12, MX => 15, TXT => 1
             AAAA => 28, SRV => 33, OPT => 41, ANY => 255);
 my %TYPE_NAME = reverse %TYPE;
 my @RCODE = qw(NOERROR FORMERR SERVFAIL NXDOMAIN NOTIMP REFUSED);
+
+# bad_dns_query_count($mode [, $qtype]) -> queries that bad-dns instance
+# received since the suite started (UDP and TCP; $qtype like 'TXT').
+sub bad_dns_query_count {
+    my ($mode, $qtype) = @_;
+    my $log = (_state()->{log_dir} // "$T_DIR/logs") . "/bad-dns-$mode.log";
+    my $want = defined $qtype ? ($TYPE{uc $qtype} // croak "unknown type $qtype") : undef;
+    open my $fh, '<', $log or return 0;
+    my $n = 0;
+    while (<$fh>) {
+        my @f = split ' ';
+        next unless @f == 5 && $f[0] =~ /^\d+\.\d+$/;
+        $n++ if !defined $want || $f[4] eq $want;
+    }
+    return $n;
+}
 
 # dns_query(name => ..., type => 'TXT', port => knot_port(), server => '127.0.0.1',
 #           tcp => 0, timeout => 2, edns => 1232 (0: none), rd => 0)
@@ -580,7 +603,8 @@ sub start_servers {
     $OWNER_PID = $$ unless $o{detach};
     $pid{guardian} = _guardian($watch, $lifetime, $dir, [values %pid]);
     my $state = join '', "dir=$dir\n", "conf=$dir/knot.conf\n", "sock=$dir/knot.sock\n",
-                         "owner=$$\n", map { "pid_$_=$pid{$_}\n" } sort keys %pid;
+                         "log_dir=" . File::Spec->rel2abs($log_dir) . "\n", "owner=$$\n",
+                         map { "pid_$_=$pid{$_}\n" } sort keys %pid;
     _write_file(state_file(), $state);
     $ENV{SCAISEND_DNS_STATE} = state_file();
     undef $STATE;
