@@ -11,14 +11,14 @@
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
 
+/* On the main server only: virtual hosts with the same database join its
+ * connection group (mod_dbd's post_config) and so share its statements. */
 static void prepare_statements(server_rec *s)
 {
     const ssd_statement_t *st;
 
-    for (; s; s = s->next) {
-        for (st = ssd_store_statements; st->label; st++) {
-            dbd_prepare(s, st->sql, st->label);
-        }
+    for (st = ssd_store_statements; st->label; st++) {
+        dbd_prepare(s, st->sql, st->label);
     }
 }
 
