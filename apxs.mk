@@ -32,6 +32,8 @@ UNIT_BINS = $(patsubst t/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 UNIT_HDRS = $(wildcard t/unit/*.h)
 
 .PHONY: all build deps unit test run bench clean
+# keep the unit tests' object files (no "rm" after the test summary)
+.SECONDARY:
 .DEFAULT_GOAL := build
 
 all: build

@@ -82,6 +82,20 @@ static void prepare_sqlite_file(apr_pool_t *p, const apr_dbd_driver_t *drv,
     }
 }
 
+static apr_status_t migrate(apr_pool_t *ptemp, const apr_dbd_driver_t *drv,
+                            apr_dbd_t *h, server_rec *s, const char **err)
+{
+    int found = 0;
+    apr_status_t rv = ssd_store_migrate(ptemp, drv, h, &found, err);
+
+    if (rv == APR_SUCCESS && found != SSD_SCHEMA_VERSION) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "scaisend: database "
+                     "schema migrated from version %d to %d", found,
+                     SSD_SCHEMA_VERSION);
+    }
+    return rv;
+}
+
 static int create_schema(apr_pool_t *ptemp, server_rec *s)
 {
     const char *name = dbd_setting(ptemp, "DBDriver");
@@ -101,15 +115,15 @@ static int create_schema(apr_pool_t *ptemp, server_rec *s)
         rv = apr_dbd_open_ex(drv, ptemp, params, &h, &err);
     }
     if (rv == APR_SUCCESS) {
-        rv = ssd_store_create_schema(ptemp, drv, h, &err);
+        rv = migrate(ptemp, drv, h, s, &err);
         if (rv == APR_SUCCESS && strcmp(name, "sqlite3") == 0) {
             prepare_sqlite_file(ptemp, drv, h, params, s);
         }
         apr_dbd_close(drv, h);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "scaisend: cannot create "
-                     "the schema on the %s database: %s", name,
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "scaisend: cannot "
+                     "prepare the schema on the %s database: %s", name,
                      err ? err : "open failed");
         return HTTP_INTERNAL_SERVER_ERROR;
     }

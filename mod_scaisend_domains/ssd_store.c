@@ -10,22 +10,6 @@
 #include <string.h>
 #include <apr_strings.h>
 
-apr_status_t ssd_store_create_schema(apr_pool_t *p,
-                                     const apr_dbd_driver_t *driver,
-                                     apr_dbd_t *handle, const char **err)
-{
-    int i, nrows, rc;
-
-    for (i = 0; ssd_store_schema_sql[i]; i++) {
-        rc = apr_dbd_query(driver, handle, &nrows, ssd_store_schema_sql[i]);
-        if (rc != 0) {
-            *err = apr_pstrdup(p, apr_dbd_error(driver, handle, rc));
-            return APR_EGENERAL;
-        }
-    }
-    return APR_SUCCESS;
-}
-
 apr_dbd_prepared_t *ssd_store_statement(ssd_store_t *st, const char *label)
 {
     apr_dbd_prepared_t *stmt = apr_hash_get(st->prepared, label,
@@ -66,33 +50,32 @@ int ssd_store_run(ssd_store_t *st, const char *label, int *nrows, int nargs,
     return 0;
 }
 
-int ssd_store_select(ssd_store_t *st, const char *label,
-                       apr_dbd_results_t **res, int nargs, const char **args)
+int ssd_store_select(ssd_store_t *st, const char *label, ssd_rows_t *rows,
+                     int nargs, const char **args)
 {
     apr_dbd_prepared_t *stmt = ssd_store_statement(st, label);
     int rc;
 
+    rows->res = NULL;
+    rows->row = NULL;
     if (!stmt) {
         return -1;
     }
-    *res = NULL;
     /* seek = 1: an empty result costs the pgsql driver 100 ms otherwise */
-    rc = apr_dbd_pselect(st->driver, st->pool, st->handle, res, stmt, 1,
-                         nargs, args);
+    rc = apr_dbd_pselect(st->driver, st->pool, st->handle, &rows->res, stmt,
+                         1, nargs, args);
     return rc != 0 ? ssd_store_note_error(st, label, rc) : 0;
 }
 
-apr_dbd_row_t *ssd_store_next_row(ssd_store_t *st, apr_dbd_results_t *res)
+apr_dbd_row_t *ssd_store_next_row(ssd_store_t *st, ssd_rows_t *rows)
 {
-    apr_dbd_row_t *row = NULL;
-
-    if (apr_dbd_get_row(st->driver, st->pool, res, &row, -1) != 0) {
+    if (apr_dbd_get_row(st->driver, st->pool, rows->res, &rows->row, -1)
+        != 0) {
         return NULL;
     }
-    return row;
+    return rows->row;
 }
 
-/* A column as text; NULL for SQL NULL on either engine. */
 const char *ssd_store_text(ssd_store_t *st, apr_dbd_row_t *row, int col)
 {
     char *value = NULL;
@@ -248,18 +231,18 @@ ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
 ssd_store_rc ssd_store_domain_get(ssd_store_t *st, const char *id,
                                   ssd_domain_t **out)
 {
-    apr_dbd_results_t *res;
+    ssd_rows_t res;
     apr_dbd_row_t *row;
     const char *args[] = {id};
 
     if (ssd_store_select(st, "ssd_domain_by_id", &res, 1, args) != 0) {
         return SSD_STORE_FAILED;
     }
-    if (!(row = ssd_store_next_row(st, res))) {
+    if (!(row = ssd_store_next_row(st, &res))) {
         return SSD_STORE_NOT_FOUND;
     }
     *out = domain_from_row(st, row);
-    while (ssd_store_next_row(st, res)) {
+    while (ssd_store_next_row(st, &res)) {
         /* drain: the sqlite3 driver finalises the cursor at the end */
     }
     return SSD_STORE_OK;
@@ -268,14 +251,14 @@ ssd_store_rc ssd_store_domain_get(ssd_store_t *st, const char *id,
 ssd_store_rc ssd_store_domain_find(ssd_store_t *st, const char *owner_key,
                                    const char *domain)
 {
-    apr_dbd_results_t *res;
+    ssd_rows_t res;
     const char *args[] = {owner_key, domain};
     int found = 0;
 
     if (ssd_store_select(st, "ssd_domain_by_owner", &res, 2, args) != 0) {
         return SSD_STORE_FAILED;
     }
-    while (ssd_store_next_row(st, res)) {
+    while (ssd_store_next_row(st, &res)) {
         found = 1;
     }
     return found ? SSD_STORE_OK : SSD_STORE_NOT_FOUND;
@@ -309,7 +292,7 @@ ssd_store_rc ssd_store_domain_list(ssd_store_t *st,
                                    apr_array_header_t **out)
 {
     const char *args[15];
-    apr_dbd_results_t *res;
+    ssd_rows_t res;
     apr_dbd_row_t *row;
 
     args[0] = q->partner_id;
@@ -327,7 +310,7 @@ ssd_store_rc ssd_store_domain_list(ssd_store_t *st,
         return SSD_STORE_FAILED;
     }
     *out = apr_array_make(st->pool, q->limit, sizeof(ssd_domain_t *));
-    while ((row = ssd_store_next_row(st, res))) {
+    while ((row = ssd_store_next_row(st, &res))) {
         APR_ARRAY_PUSH(*out, ssd_domain_t *) = domain_from_row(st, row);
     }
     return SSD_STORE_OK;
@@ -367,7 +350,7 @@ ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,
 ssd_store_rc ssd_store_keys_get(ssd_store_t *st, const char *domain_id,
                                 apr_array_header_t **out)
 {
-    apr_dbd_results_t *res;
+    ssd_rows_t res;
     apr_dbd_row_t *row;
     const char *args[] = {domain_id};
 
@@ -375,7 +358,7 @@ ssd_store_rc ssd_store_keys_get(ssd_store_t *st, const char *domain_id,
         return SSD_STORE_FAILED;
     }
     *out = apr_array_make(st->pool, 2, sizeof(ssd_dkim_key_t));
-    while ((row = ssd_store_next_row(st, res))) {
+    while ((row = ssd_store_next_row(st, &res))) {
         key_from_row(st, row, apr_array_push(*out));
     }
     return SSD_STORE_OK;
@@ -388,14 +371,14 @@ ssd_store_rc ssd_store_events_list(ssd_store_t *st, const char *domain_id,
     const char *args[] = {domain_id, after_id ? "1" : "",
                           after_id ? after_id : "",
                           apr_itoa(st->pool, limit)};
-    apr_dbd_results_t *res;
+    ssd_rows_t res;
     apr_dbd_row_t *row;
 
     if (ssd_store_select(st, "ssd_events_by_domain", &res, 4, args) != 0) {
         return SSD_STORE_FAILED;
     }
     *out = apr_array_make(st->pool, limit, sizeof(ssd_event_row_t));
-    while ((row = ssd_store_next_row(st, res))) {
+    while ((row = ssd_store_next_row(st, &res))) {
         ssd_event_row_t *e = apr_array_push(*out);
 
         e->id = ssd_store_text(st, row, 0);
@@ -414,14 +397,14 @@ ssd_store_rc ssd_store_sender_domains(ssd_store_t *st, const char *partner_id,
 {
     const char *t = tenant_id ? tenant_id : "";
     const char *args[] = {partner_id, domain, t, t};
-    apr_dbd_results_t *res;
+    ssd_rows_t res;
     apr_dbd_row_t *row;
 
     if (ssd_store_select(st, "ssd_sender_domains", &res, 4, args) != 0) {
         return SSD_STORE_FAILED;
     }
     *out = apr_array_make(st->pool, 2, sizeof(ssd_domain_t *));
-    while ((row = ssd_store_next_row(st, res))) {
+    while ((row = ssd_store_next_row(st, &res))) {
         APR_ARRAY_PUSH(*out, ssd_domain_t *) = domain_from_row(st, row);
     }
     return SSD_STORE_OK;

@@ -48,12 +48,19 @@ typedef struct {
 } ssd_list_query_t;
 
 extern const ssd_statement_t ssd_store_statements[];
-extern const char *const ssd_store_schema_sql[];
+extern const char *const ssd_store_schema_v1[];
 
-/* Create the tables when missing (idempotent); err gets the driver text. */
-apr_status_t ssd_store_create_schema(apr_pool_t *p,
-                                     const apr_dbd_driver_t *driver,
-                                     apr_dbd_t *handle, const char **err);
+/* The schema version this build knows. */
+#define SSD_SCHEMA_VERSION 1
+
+/* Bring the schema to SSD_SCHEMA_VERSION: pending migrations are applied
+ * once each, in order, each in a transaction, serialised between nodes
+ * (an advisory lock on PostgreSQL). Fails, with err, on a database whose
+ * schema is newer than this build knows. *version gets the version found
+ * before migrating. */
+apr_status_t ssd_store_migrate(apr_pool_t *p, const apr_dbd_driver_t *driver,
+                               apr_dbd_t *handle, int *version,
+                               const char **err);
 
 ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
                                      const ssd_dkim_key_t *key,

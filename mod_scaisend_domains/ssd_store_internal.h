@@ -13,9 +13,17 @@ apr_dbd_prepared_t *ssd_store_statement(ssd_store_t *st, const char *label);
 int ssd_store_note_error(ssd_store_t *st, const char *label, int rc);
 int ssd_store_run(ssd_store_t *st, const char *label, int *nrows, int nargs,
                   const char **args);
-int ssd_store_select(ssd_store_t *st, const char *label,
-                     apr_dbd_results_t **res, int nargs, const char **args);
-apr_dbd_row_t *ssd_store_next_row(ssd_store_t *st, apr_dbd_results_t *res);
+/* A result set and its row cursor: the pgsql driver advances a row only
+ * when the same row object is passed back (a fresh one restarts at 0). */
+typedef struct {
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+} ssd_rows_t;
+
+int ssd_store_select(ssd_store_t *st, const char *label, ssd_rows_t *rows,
+                     int nargs, const char **args);
+/* The next row, or NULL at the end. */
+apr_dbd_row_t *ssd_store_next_row(ssd_store_t *st, ssd_rows_t *rows);
 const char *ssd_store_text(ssd_store_t *st, apr_dbd_row_t *row, int col);
 const char *ssd_store_flag(int v);
 int ssd_txn_begin(ssd_store_t *st, txn_t *t);

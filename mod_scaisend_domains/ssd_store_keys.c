@@ -10,14 +10,14 @@ static ssd_store_rc single_text(ssd_store_t *st, const char *label,
                                 int nargs, const char **args,
                                 const char **out)
 {
-    apr_dbd_results_t *res;
+    ssd_rows_t res;
     apr_dbd_row_t *row;
     ssd_store_rc rc = SSD_STORE_NOT_FOUND;
 
     if (ssd_store_select(st, label, &res, nargs, args) != 0) {
         return SSD_STORE_FAILED;
     }
-    while ((row = ssd_store_next_row(st, res))) {
+    while ((row = ssd_store_next_row(st, &res))) {
         if (rc == SSD_STORE_NOT_FOUND && out) {
             *out = ssd_store_text(st, row, 0);
         }
@@ -151,7 +151,7 @@ ssd_store_rc ssd_store_signing_key(ssd_store_t *st, const char *domain_id,
                                    const char **selector,
                                    const char **wrapped)
 {
-    apr_dbd_results_t *res;
+    ssd_rows_t res;
     apr_dbd_row_t *row;
     const char *args[] = {domain_id};
     ssd_store_rc rc = SSD_STORE_NOT_FOUND;
@@ -159,7 +159,7 @@ ssd_store_rc ssd_store_signing_key(ssd_store_t *st, const char *domain_id,
     if (ssd_store_select(st, "ssd_key_signing", &res, 1, args) != 0) {
         return SSD_STORE_FAILED;
     }
-    while ((row = ssd_store_next_row(st, res))) {
+    while ((row = ssd_store_next_row(st, &res))) {
         *selector = ssd_store_text(st, row, 0);
         *wrapped = ssd_store_text(st, row, 1);
         rc = SSD_STORE_OK;

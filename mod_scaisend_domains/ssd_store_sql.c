@@ -10,7 +10,10 @@
     "dmarc_rua_email, is_shared, is_active, verified, created_at, " \
     "updated_at, verified_at, last_verification, spf_status, dmarc_status"
 
-const char *const ssd_store_schema_sql[] = {
+/* Version 1 of the schema. A later version appends a new array and a row
+ * in ssd_store_migrations (ssd_store_schema.c); published steps never
+ * change. */
+const char *const ssd_store_schema_v1[] = {
     "CREATE TABLE IF NOT EXISTS ssd_domains ("
     " id VARCHAR(40) PRIMARY KEY,"
     " owner_key VARCHAR(600) NOT NULL,"

@@ -36,7 +36,7 @@ ssd_store_rc ssd_store_verify_state(ssd_store_t *st, const char *id,
                                     apr_int64_t *claimed_ms,
                                     apr_int64_t *done_ms)
 {
-    apr_dbd_results_t *res;
+    ssd_rows_t res;
     apr_dbd_row_t *row;
     const char *args[] = {id};
     ssd_store_rc rc = SSD_STORE_NOT_FOUND;
@@ -44,7 +44,7 @@ ssd_store_rc ssd_store_verify_state(ssd_store_t *st, const char *id,
     if (ssd_store_select(st, "ssd_verify_state", &res, 1, args) != 0) {
         return SSD_STORE_FAILED;
     }
-    while ((row = ssd_store_next_row(st, res))) {
+    while ((row = ssd_store_next_row(st, &res))) {
         *claimed_ms = ms_at(st, row, 0);
         *done_ms = ms_at(st, row, 1);
         rc = SSD_STORE_OK;
@@ -98,14 +98,14 @@ ssd_store_rc ssd_store_verified_elsewhere(ssd_store_t *st,
                                           const char *domain,
                                           const char *id)
 {
-    apr_dbd_results_t *res;
+    ssd_rows_t res;
     const char *args[] = {domain, id};
     int found = 0;
 
     if (ssd_store_select(st, "ssd_verified_elsewhere", &res, 2, args) != 0) {
         return SSD_STORE_FAILED;
     }
-    while (ssd_store_next_row(st, res)) {
+    while (ssd_store_next_row(st, &res)) {
         found = 1;
     }
     return found ? SSD_STORE_OK : SSD_STORE_NOT_FOUND;
