@@ -114,25 +114,48 @@ static void init_query(ssd_req_t *q, ssd_list_query_t *lq)
     lq->limit = LIMIT_DEFAULT;
 }
 
-static json_object *page_json(ssd_req_t *q, apr_array_header_t *found,
-                              int limit)
+static json_object *domain_with_keys(ssd_req_t *q, const ssd_domain_t *d,
+                                     apr_hash_t *keys_by_domain)
+{
+    apr_array_header_t *keys = apr_hash_get(keys_by_domain, d->id,
+                                            APR_HASH_KEY_STRING);
+
+    if (!keys) {
+        keys = apr_array_make(q->r->pool, 0, sizeof(ssd_dkim_key_t));
+    }
+    return ssd_view_domain(q->r->pool, d,
+                           ssd_records_for_domain(q->r->pool, d, keys,
+                                                  q->conf->spf_include));
+}
+
+/* One page: the domains found (limit + 1 say whether more exist) and their
+ * keys, read in one more query over the page's id range. */
+static json_object *page_json(ssd_req_t *q, const ssd_list_query_t *lq,
+                              apr_array_header_t *found, int limit)
 {
     json_object *o = ssd_json_new_object(q->r->pool);
     json_object *data = json_object_new_array();
     int i, n = found->nelts > limit ? limit : found->nelts;
-    ssd_domain_t *d = NULL;
+    apr_hash_t *keys = apr_hash_make(q->r->pool);
+    ssd_store_rc rc = SSD_STORE_OK;
 
+    if (n > 0) {
+        rc = ssd_store_keys_in_range(
+            q->store, lq,
+            APR_ARRAY_IDX(found, n - 1, ssd_domain_t *)->id,
+            APR_ARRAY_IDX(found, 0, ssd_domain_t *)->id, &keys);
+    }
+    if (rc != SSD_STORE_OK) {
+        ssd_send_store_error(q, rc);
+        return NULL;
+    }
     json_object_object_add(o, "data", data);
     for (i = 0; i < n; i++) {
-        apr_array_header_t *keys, *rows;
-
-        d = APR_ARRAY_IDX(found, i, ssd_domain_t *);
-        if (!(rows = ssd_domain_rows(q, d, &keys))) {
-            return NULL;
-        }
-        json_object_array_add(data, ssd_view_domain(q->r->pool, d, rows));
+        json_object_array_add(data, domain_with_keys(
+            q, APR_ARRAY_IDX(found, i, ssd_domain_t *), keys));
     }
-    ssd_json_add_str(o, "next_cursor", found->nelts > limit ? d->id : NULL);
+    ssd_json_add_str(o, "next_cursor", found->nelts > limit
+                     ? APR_ARRAY_IDX(found, n - 1, ssd_domain_t *)->id : NULL);
     return o;
 }
 
@@ -154,6 +177,6 @@ int ssd_domains_list(ssd_req_t *q)
     if (rc != SSD_STORE_OK) {
         return ssd_send_store_error(q, rc);
     }
-    page = page_json(q, found, limit);
+    page = page_json(q, &lq, found, limit);
     return page ? ssd_send_json(q->r, HTTP_OK, page) : OK;
 }

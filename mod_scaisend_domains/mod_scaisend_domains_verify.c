@@ -243,9 +243,12 @@ int ssd_domain_verify(ssd_req_t *q, const char *id)
     if (rc == SSD_STORE_CONFLICT) {
         return claimed_elsewhere(q, d);
     }
-    if (rc != SSD_STORE_OK
-        || (rc = ssd_store_keys_get(q->store, d->id, &keys))
-           != SSD_STORE_OK) {
+    if (rc != SSD_STORE_OK) {
+        return ssd_send_store_error(q, rc);
+    }
+    rc = ssd_store_keys_get(q->store, d->id, &keys);
+    if (rc != SSD_STORE_OK) {
+        ssd_store_verify_release(q->store, d->id, now_ms());
         return ssd_send_store_error(q, rc);
     }
     return run_verification(q, d, keys);

@@ -409,3 +409,33 @@ ssd_store_rc ssd_store_sender_domains(ssd_store_t *st, const char *partner_id,
     }
     return SSD_STORE_OK;
 }
+
+ssd_store_rc ssd_store_keys_in_range(ssd_store_t *st,
+                                     const ssd_list_query_t *q,
+                                     const char *lo_id, const char *hi_id,
+                                     apr_hash_t **out)
+{
+    const char *args[] = {q->partner_id, lo_id, hi_id,
+                          q->tenant_id ? "1" : "",
+                          q->tenant_id ? q->tenant_id : ""};
+    ssd_rows_t res;
+    apr_dbd_row_t *row;
+
+    if (ssd_store_select(st, "ssd_keys_by_range", &res, 5, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    *out = apr_hash_make(st->pool);
+    while ((row = ssd_store_next_row(st, &res))) {
+        ssd_dkim_key_t k;
+        apr_array_header_t *keys;
+
+        key_from_row(st, row, &k);
+        keys = apr_hash_get(*out, k.domain_id, APR_HASH_KEY_STRING);
+        if (!keys) {
+            keys = apr_array_make(st->pool, 2, sizeof(ssd_dkim_key_t));
+            apr_hash_set(*out, k.domain_id, APR_HASH_KEY_STRING, keys);
+        }
+        *(ssd_dkim_key_t *)apr_array_push(keys) = k;
+    }
+    return SSD_STORE_OK;
+}

@@ -78,6 +78,13 @@ ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,
                                      const ssd_event_t *ev);
 ssd_store_rc ssd_store_keys_get(ssd_store_t *st, const char *domain_id,
                                 apr_array_header_t **out);
+/* The keys of the domains a list shows (q's partner and tenant scope)
+ * with ids in [lo_id, hi_id], as a hash of domain id -> array of
+ * ssd_dkim_key_t. */
+ssd_store_rc ssd_store_keys_in_range(ssd_store_t *st,
+                                     const ssd_list_query_t *q,
+                                     const char *lo_id, const char *hi_id,
+                                     apr_hash_t **out);
 
 /* ---- verification state (ssd_store_verify.c) ---- */
 

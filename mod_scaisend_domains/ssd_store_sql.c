@@ -109,6 +109,16 @@ const ssd_statement_t ssd_store_statements[] = {
      " WHERE domain_id = %s"
      " ORDER BY CASE state WHEN 'active' THEN 0 WHEN 'pending' THEN 1"
      " ELSE 2 END, created_at DESC, selector"},
+    /* the keys of a list page in one query: the page's id range */
+    {"ssd_keys_by_range",
+     "SELECT k.domain_id, k.selector, k.state, k.bits, k.public_key,"
+     " k.created_at, k.activated_at, k.retired_at, k.dns_status"
+     " FROM ssd_dkim_keys k JOIN ssd_domains d ON d.id = k.domain_id"
+     " WHERE d.partner_id = %s AND d.id >= %s AND d.id <= %s"
+     " AND (%s = '' OR d.tenant_id = %s OR (d.tenant_id IS NULL"
+     " AND d.is_shared = 1))"
+     " ORDER BY k.domain_id, CASE k.state WHEN 'active' THEN 0"
+     " WHEN 'pending' THEN 1 ELSE 2 END, k.created_at DESC, k.selector"},
     {"ssd_keys_delete", "DELETE FROM ssd_dkim_keys WHERE domain_id = %s"},
     {"ssd_event_insert",
      "INSERT INTO ssd_events (id, domain_id, partner_id, tenant_id, at, sub,"
