@@ -6,6 +6,7 @@
 #   make -f apxs.mk test       deps + build + unit + the Apache::Test suite
 #   make -f apxs.mk run        deps + build + a local dev instance (build/run-dev)
 #   make -f apxs.mk bench      benchmark against the dev instance (build/bench-get-domain)
+#   make -f apxs.mk bench-pg   100,000 domains: reads on PostgreSQL vs SQLite (build/bench-pg)
 #   make -f apxs.mk clean      remove build products
 
 APXS    ?= apxs
@@ -31,7 +32,7 @@ UNIT_SRCS = $(sort $(wildcard t/unit/test_*.c))
 UNIT_BINS = $(patsubst t/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 UNIT_HDRS = $(wildcard t/unit/*.h)
 
-.PHONY: all build deps unit test run bench clean
+.PHONY: all build deps unit test run bench bench-pg clean
 # keep the unit tests' object files (no "rm" after the test summary)
 .SECONDARY:
 .DEFAULT_GOAL := build
@@ -94,6 +95,9 @@ run: deps build
 
 bench: build
 	build/bench-get-domain
+
+bench-pg: deps build
+	build/bench-pg
 
 clean:
 	rm -rf $(OUT) $(SRCDIR)/.libs $(SRCDIR)/*.lo $(SRCDIR)/*.la $(SRCDIR)/*.slo $(SRCDIR)/*.o

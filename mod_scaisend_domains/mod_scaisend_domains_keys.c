@@ -11,6 +11,7 @@ typedef struct {
     ssd_req_t *q;
     const ssd_domain_t *d;
     EVP_PKEY *pkey;
+    ssd_event_t *ev;        /* its changes name the selector chosen */
 } wrap_ctx_t;
 
 static const char *wrap_for_selector(void *baton, const char *selector)
@@ -18,10 +19,15 @@ static const char *wrap_for_selector(void *baton, const char *selector)
     wrap_ctx_t *w = baton;
     const char *wrapped = NULL;
 
+    json_object *changes = ssd_json_new_object(w->q->r->pool);
+
     if (ssd_dkim_wrap(w->q->r->pool, w->q->conf->kek, w->pkey, w->d->id,
                       selector, &wrapped) != APR_SUCCESS) {
         return NULL;
     }
+    ssd_json_add_str(changes, "old_selector", w->d->dkim_selector);
+    ssd_json_add_str(changes, "new_selector", selector);
+    w->ev->changes = ssd_json_to_string(w->q->r->pool, changes);
     return wrapped;
 }
 
@@ -61,7 +67,7 @@ static int store_rotation(ssd_req_t *q, const ssd_domain_t *d,
                           &ev};
     ssd_store_rc rc;
 
-    ev.changes = ssd_json_pair(q->r->pool, "old_selector", d->dkim_selector);
+    w->ev = &ev;
     rc = ssd_store_rotate(q->store, &rot);
     if (rc == SSD_STORE_CONFLICT) {
         return send_rotation_pending(q);
@@ -75,7 +81,7 @@ static int store_rotation(ssd_req_t *q, const ssd_domain_t *d,
 int ssd_domain_rotate(ssd_req_t *q, const char *id)
 {
     ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
-    wrap_ctx_t w = {q, d, NULL};
+    wrap_ctx_t w = {q, d, NULL, NULL};
     ssd_dkim_key_t k;
     ssd_store_rc rc;
 

@@ -110,6 +110,21 @@ static const ssd_event_t *apply_outcome(ssd_req_t *q, ssd_domain_t *d,
     return ev;
 }
 
+/* Did the pending key's check pass (its status row says verified)? */
+static int ks_passed(const apr_array_header_t *ks, const ssd_dkim_key_t *k)
+{
+    int i;
+
+    for (i = 0; i < ks->nelts; i++) {
+        const ssd_dkim_key_t *row = &APR_ARRAY_IDX(ks, i, ssd_dkim_key_t);
+
+        if (strcmp(row->selector, k->selector) == 0) {
+            return strcmp(row->dns_status, "verified") == 0;
+        }
+    }
+    return 0;
+}
+
 /* The pending key is published: signing switches to it, the old active
  * key retires (and stays valid until removed). */
 static ssd_store_rc activate_pending(ssd_req_t *q, ssd_domain_t *d,
@@ -129,6 +144,27 @@ static ssd_store_rc activate_pending(ssd_req_t *q, ssd_domain_t *d,
     return rc;
 }
 
+/* The pending key is published: the verification stands on the key that
+ * becomes active, and what the old key's check found turns into warnings
+ * (its record may go once messages in flight are delivered). */
+static void promote_pending(ssd_verify_result_t *res)
+{
+    ssd_check_result_t old = res->dkim;
+    int i;
+
+    if (!res->has_pending || res->pending.status != SSD_CHECK_PASS) {
+        return;
+    }
+    res->dkim = res->pending;
+    res->has_pending = 0;
+    for (i = 0; old.errors && i < old.errors->nelts; i++) {
+        ssd_finding_t *f = apr_array_push(res->dkim.warnings);
+
+        *f = APR_ARRAY_IDX(old.errors, i, ssd_finding_t);
+        f->check = "dkim_retiring";
+    }
+}
+
 static int store_outcome(ssd_req_t *q, ssd_domain_t *d,
                          const ssd_dkim_key_t *active,
                          const ssd_dkim_key_t *pending,
@@ -140,17 +176,21 @@ static int store_outcome(ssd_req_t *q, ssd_domain_t *d,
     json_object *answer;
     ssd_store_rc rc;
 
-    taken_elsewhere(q, d, res);
-    save.event = apply_outcome(q, d, res);
     set_key_status(ks, active, &res->dkim);
     set_key_status(ks, pending, &res->pending);
+    promote_pending(res);
+    taken_elsewhere(q, d, res);
+    save.event = apply_outcome(q, d, res);
     answer = ssd_verify_json(q->r->pool, d->domain, d->verified, res);
     save.domain = d;
-    save.last_verification = ssd_json_to_string(q->r->pool, answer);
+    save.answer = ssd_json_to_string(q->r->pool, answer);
+    /* a temporary failure decides nothing: the last verification stands */
+    save.last_verification = ssd_verify_outcome(res) == SSD_OUTCOME_UNDECIDED
+                             ? NULL : save.answer;
     save.key_status = ks;
     save.done_ms = now_ms();
     rc = ssd_store_verify_save(q->store, &save);
-    if (rc == SSD_STORE_OK && pending && res->pending.status == SSD_CHECK_PASS) {
+    if (rc == SSD_STORE_OK && pending && ks_passed(ks, pending)) {
         rc = activate_pending(q, d, pending);
     }
     if (rc != SSD_STORE_OK) {
@@ -201,20 +241,18 @@ static int wait_for_other(ssd_req_t *q, ssd_domain_t *d)
     apr_int64_t claimed = 0, done = 0;
     apr_time_t until = apr_time_now()
         + apr_time_from_msec(q->conf->verify_budget_ms + STALE_MARGIN_MS);
-    ssd_domain_t *now;
+    const char *answer = NULL;
 
     while (ssd_store_verify_state(q->store, d->id, &claimed, &done)
                == SSD_STORE_OK
            && claimed > done && apr_time_now() < until) {
         apr_sleep(WAIT_STEP);
     }
-    if (claimed > done || ssd_store_domain_get(q->store, d->id, &now)
-                              != SSD_STORE_OK
-        || !now->last_verification) {
+    if (claimed > done || ssd_store_verify_answer(q->store, d->id, &answer)
+                              != SSD_STORE_OK) {
         return too_soon(q, claimed);
     }
-    return ssd_send_text(q->r, HTTP_OK, "application/json",
-                         now->last_verification);
+    return ssd_send_text(q->r, HTTP_OK, "application/json", answer);
 }
 
 static int claimed_elsewhere(ssd_req_t *q, ssd_domain_t *d)

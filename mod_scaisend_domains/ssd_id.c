@@ -5,6 +5,7 @@
 #include <apr_time.h>
 #include <apr_general.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include "ssd_id.h"
 
@@ -58,13 +59,53 @@ static void encode_ulid(const unsigned char *buf, char *out)
     out[SSD_ULID_LEN] = '\0';
 }
 
+/* The last id made in this process: within one millisecond the next id
+ * is the last one plus one, so ids made in order sort in order (the ULID
+ * monotonic rule). */
+static struct {
+    pthread_mutex_t lock;
+    apr_uint64_t ms;
+    unsigned char bytes[ULID_BYTES];
+} last = {PTHREAD_MUTEX_INITIALIZER, 0, {0}};
+
+/* Add one to the random part; 0 when it overflows. */
+static int increment_random(unsigned char *buf)
+{
+    int i;
+
+    for (i = ULID_BYTES - 1; i >= ULID_TIME_BYTES; i--) {
+        if (++buf[i] != 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int next_ulid_bytes(unsigned char *buf)
+{
+    apr_uint64_t ms = (apr_uint64_t)(apr_time_now() / 1000);
+    int ok = 1;
+
+    pthread_mutex_lock(&last.lock);
+    if (ms <= last.ms && increment_random(last.bytes)) {
+        memcpy(buf, last.bytes, ULID_BYTES);
+    }
+    else {
+        put_time_ms(buf, ms);
+        ok = random_bytes(buf + ULID_TIME_BYTES, ULID_RAND_BYTES);
+        last.ms = ms;
+        memcpy(last.bytes, buf, ULID_BYTES);
+    }
+    pthread_mutex_unlock(&last.lock);
+    return ok;
+}
+
 const char *ssd_id_new(apr_pool_t *p, const char *prefix)
 {
     unsigned char buf[ULID_BYTES];
     char ulid[SSD_ULID_LEN + 1];
 
-    put_time_ms(buf, (apr_uint64_t)(apr_time_now() / 1000));
-    if (!random_bytes(buf + ULID_TIME_BYTES, ULID_RAND_BYTES)) {
+    if (!next_ulid_bytes(buf)) {
         return NULL;
     }
     encode_ulid(buf, ulid);

@@ -1,6 +1,7 @@
 /* ssd_id: record ids -- a prefix and a ULID (48-bit millisecond time,
  * 80 random bits from the OpenSSL CSPRNG, 26 Crockford base32 characters),
- * so ids sort by creation time across milliseconds. */
+ * so ids sort by creation time; ids one process makes within the same
+ * millisecond follow each other (the random part grows by one). */
 #ifndef SSD_ID_H
 #define SSD_ID_H
 

@@ -96,10 +96,39 @@ static char *field_value(apr_pool_t *p, const ssd_field_t *f)
     return out;
 }
 
-/* The address of "a@b" or "Name <a@b>": one mailbox, nothing else. */
+/* Remove RFC 5322 comments -- "(...)", nested, outside quoted strings --
+ * and the white space at both ends. */
+static char *without_comments(char *v)
+{
+    char *in = v, *out = v;
+    int depth = 0, quoted = 0;
+
+    for (; *in; in++) {
+        if (*in == '\\' && in[1] && (quoted || depth)) {
+            if (!depth) { *out++ = *in; *out++ = in[1]; }
+            in++;
+            continue;
+        }
+        if (!quoted && *in == '(') { depth++; continue; }
+        if (!quoted && depth && *in == ')') { depth--; continue; }
+        if (depth) continue;
+        quoted ^= *in == '"';
+        *out++ = *in;
+    }
+    while (out > v && (out[-1] == ' ' || out[-1] == '\t')) out--;
+    *out = '\0';
+    return v + strspn(v, " \t");
+}
+
+/* The address of "a@b" or "Name <a@b>" (comments allowed): one mailbox,
+ * nothing else. */
 static const char *mailbox(apr_pool_t *p, char *value)
 {
-    char *lt = strrchr(value, '<'), *gt, *addr = value;
+    char *lt, *gt, *addr;
+
+    value = without_comments(value);
+    lt = strrchr(value, '<');
+    addr = value;
 
     if (lt) {
         gt = strchr(lt, '>');

@@ -91,7 +91,8 @@ ssd_store_rc ssd_store_keys_in_range(ssd_store_t *st,
 /* The outcome of a verification to store in one transaction. */
 typedef struct {
     const ssd_domain_t *domain;     /* verified, verified_at, statuses set */
-    const char *last_verification;  /* JSON text */
+    const char *last_verification;  /* JSON text; NULL: keep (temperror) */
+    const char *answer;             /* JSON text of this run's answer */
     apr_array_header_t *key_status; /* ssd_dkim_key_t: selector, dns_status */
     apr_int64_t done_ms;
     const ssd_event_t *event;       /* NULL: nothing to record */
@@ -110,6 +111,9 @@ ssd_store_rc ssd_store_verify_state(ssd_store_t *st, const char *id,
                                     apr_int64_t *done_ms);
 ssd_store_rc ssd_store_verify_save(ssd_store_t *st,
                                    const ssd_verify_save_t *v);
+/* The answer of the latest run (for requests that waited on it). */
+ssd_store_rc ssd_store_verify_answer(ssd_store_t *st, const char *id,
+                                     const char **answer);
 /* Mark a claimed verification finished without storing an outcome. */
 ssd_store_rc ssd_store_verify_release(ssd_store_t *st, const char *id,
                                       apr_int64_t done_ms);

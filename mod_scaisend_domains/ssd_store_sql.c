@@ -30,6 +30,7 @@ const char *const ssd_store_schema_v1[] = {
     " updated_at VARCHAR(32) NOT NULL,"
     " verified_at VARCHAR(32),"
     " last_verification TEXT,"
+    " last_answer TEXT,"
     " spf_status VARCHAR(16) NOT NULL DEFAULT 'pending',"
     " dmarc_status VARCHAR(16) NOT NULL DEFAULT 'pending',"
     " verify_claimed_ms BIGINT,"
@@ -136,8 +137,11 @@ const ssd_statement_t ssd_store_statements[] = {
      " WHERE id = %s"},
     {"ssd_verify_store",
      "UPDATE ssd_domains SET verified = %d, verified_at = %s,"
-     " last_verification = %s, spf_status = %s, dmarc_status = %s,"
+     " last_verification = COALESCE(%s, last_verification),"
+     " last_answer = %s, spf_status = %s, dmarc_status = %s,"
      " verify_done_ms = CAST(%s AS BIGINT) WHERE id = %s"},
+    {"ssd_verify_answer",
+     "SELECT last_answer FROM ssd_domains WHERE id = %s"},
     {"ssd_verify_release",
      "UPDATE ssd_domains SET verify_done_ms = CAST(%s AS BIGINT)"
      " WHERE id = %s"},

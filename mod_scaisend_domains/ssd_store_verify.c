@@ -70,14 +70,14 @@ ssd_store_rc ssd_store_verify_save(ssd_store_t *st,
 {
     const ssd_domain_t *d = v->domain;
     const char *args[] = {ssd_store_flag(d->verified), d->verified_at,
-                          v->last_verification, d->spf_status,
+                          v->last_verification, v->answer, d->spf_status,
                           d->dmarc_status, i64(st->pool, v->done_ms), d->id};
     txn_t t;
 
     if (ssd_txn_begin(st, &t) != 0) {
         return SSD_STORE_FAILED;
     }
-    ssd_txn_run(st, &t, "ssd_verify_store", 7, args);
+    ssd_txn_run(st, &t, "ssd_verify_store", 8, args);
     save_key_status(st, &t, d->id, v->key_status);
     if (v->event) {
         ssd_store_insert_event(st, &t, d, v->event);
@@ -109,4 +109,21 @@ ssd_store_rc ssd_store_verified_elsewhere(ssd_store_t *st,
         found = 1;
     }
     return found ? SSD_STORE_OK : SSD_STORE_NOT_FOUND;
+}
+
+ssd_store_rc ssd_store_verify_answer(ssd_store_t *st, const char *id,
+                                     const char **answer)
+{
+    ssd_rows_t res;
+    apr_dbd_row_t *row;
+    const char *args[] = {id};
+
+    *answer = NULL;
+    if (ssd_store_select(st, "ssd_verify_answer", &res, 1, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    while ((row = ssd_store_next_row(st, &res))) {
+        *answer = ssd_store_text(st, row, 0);
+    }
+    return *answer ? SSD_STORE_OK : SSD_STORE_NOT_FOUND;
 }

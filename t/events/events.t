@@ -118,13 +118,8 @@ is_deeply $by{'domain.verified'}{changes}, { verified => { from => $F, to => $T 
 is_deeply $by{'domain.unverified'}{changes}, { verified => { from => $T, to => $F } },
     'domain.unverified: verified true -> false';
 is $by{'dkim.rotated'}{changes}{old_selector}, 'scaisend', 'dkim.rotated: old_selector scaisend';
-TODO: {
-    # module bug: the rotation's event records only the old selector, not
-    # the key it created (changes are {"old_selector": "scaisend"})
-    local $TODO = 'dkim.rotated does not record new_selector';
-    is $by{'dkim.rotated'}{changes}{new_selector}, 'scaisend2', 'dkim.rotated: new_selector scaisend2'
-        or diag(JSON::PP->new->canonical->encode($by{'dkim.rotated'}{changes}));
-}
+is $by{'dkim.rotated'}{changes}{new_selector}, 'scaisend2', 'dkim.rotated: new_selector scaisend2'
+    or diag(JSON::PP->new->canonical->encode($by{'dkim.rotated'}{changes}));
 is_deeply $by{'dkim.activated'}{changes}, { old_selector => 'scaisend', new_selector => 'scaisend2' },
     'dkim.activated: old and new selector';
 is_deeply $by{'dkim.removed'}{changes}, { selector => 'scaisend' }, 'dkim.removed: the selector';

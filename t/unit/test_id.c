@@ -119,6 +119,20 @@ static void test_ordering(void)
                "an id made 2 ms later sorts after");
 }
 
+/* Ids made one after another sort in that order, also within one ms. */
+static void test_monotonic(void)
+{
+    const char *prev = ssd_id_new(pool, "evt_"), *id;
+    int i, ordered = 1;
+
+    for (i = 0; i < 5000; i++) {
+        id = ssd_id_new(pool, "evt_");
+        ordered &= strcmp(prev, id) < 0;
+        prev = id;
+    }
+    UNIT_CHECK(ordered, "5000 ids made in a row sort in the order made");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -128,6 +142,7 @@ int main(void)
     test_validity();
     test_uniqueness();
     test_ordering();
+    test_monotonic();
     apr_pool_destroy(pool);
     apr_terminate();
     return UNIT_DONE();

@@ -104,6 +104,14 @@ static void test_refusals(void)
                 "ok", "display name and angle address");
     UNIT_STR_EQ(ssd_signer_from_domain(s), "Mail.Example.com",
                 "the From domain as written");
+    UNIT_STR_EQ(run("From: alice@example.org (Alice (A.) Example)\r\n\r\n",
+                    64, &s), "ok", "an address followed by a comment");
+    UNIT_STR_EQ(ssd_signer_from_domain(s), "example.org",
+                "the comment is not part of the domain");
+    UNIT_STR_EQ(run("From: \"a (b)\" <c@example.net>\r\n\r\n", 64, &s),
+                "ok", "parentheses inside a quoted display name");
+    UNIT_STR_EQ(ssd_signer_from_domain(s), "example.net",
+                "the quoted display name is skipped");
 }
 
 static void test_headers(void)

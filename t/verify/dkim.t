@@ -17,7 +17,7 @@ use ScaiSend::Assert qw(:all);
 use ScaiSend::DNS qw(:all);
 use ScaiSend::Verify qw(:all);
 
-plan tests => 71;
+plan tests => 78;
 
 my $tok = token(sub => 'dkim-admin', partner_id => 'p_vdkim', tenant_id => 't_vdkim',
                 role => 'tenant_admin');
@@ -150,3 +150,19 @@ scenario($tok, 'key split across two TXT records (never joined)', 'vk33.example.
                    my $v = rec_value($d, 'dkim');
                    knot_set('example.com', host_of($d) . '.', 'TXT', substr($v, 0, 200), substr($v, 200)) },
     expect => { $FAIL->('truncated_key') });
+
+# --- CNAME chain length (at most 8 hops) and raw bytes ------------------------------------
+sub chain_to_key {           # host -> h1 -> ... -> h$hops (holds the record), alternating zones
+    my ($d, $tag, $hops) = @_;
+    my @names = map { "$tag-h$_." . ($_ % 2 ? 'zone-b.test' : 'zone-c.test') . '.' } 1 .. $hops;
+    knot_set(zone_of($names[-1]), $names[-1], 'TXT', rec_value($d, 'dkim'));
+    knot_cname(zone_of($names[$_ - 1]), $names[$_ - 1], $names[$_]) for reverse 1 .. $#names;
+    knot_cname('example.com', host_of($d) . '.', $names[0]);
+}
+scenario($tok, 'CNAME chain of 8 hops', 'vk34.example.com',
+         setup => sub { chain_to_key($_[0], 'vk34', 8) }, expect => {});
+scenario($tok, 'CNAME chain of 9 hops: too long', 'vk35.example.com',
+         setup => sub { chain_to_key($_[0], 'vk35', 9) }, expect => { $FAIL->('cname_loop') });
+(undef, $r) = dkim_case('a raw non-ASCII byte in the record', 'vk36',
+                        sub { "v=DKIM1; k=rsa; n=caf\xe9; p=" . key_of($_[0]) }, $FAIL->('malformed'));
+like obj($r)->{errors}[0]{found} // '', qr/n=caf\\233; p=/, 'found shows the byte escaped as \\233';
