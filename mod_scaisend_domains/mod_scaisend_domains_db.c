@@ -172,5 +172,6 @@ ssd_store_t *ssd_req_store(ssd_req_t *q)
     q->store->handle = dbd->handle;
     q->store->prepared = dbd->prepared;
     q->store->pool = q->r->pool;
+    q->store->conn_pool = dbd->pool;
     return q->store;
 }

@@ -147,13 +147,13 @@ static ssd_store_rc activate_pending(ssd_req_t *q, ssd_domain_t *d,
 /* The pending key is published: the verification stands on the key that
  * becomes active, and what the old key's check found turns into warnings
  * (its record may go once messages in flight are delivered). */
-static void promote_pending(ssd_verify_result_t *res)
+static int promote_pending(ssd_verify_result_t *res)
 {
     ssd_check_result_t old = res->dkim;
     int i;
 
     if (!res->has_pending || res->pending.status != SSD_CHECK_PASS) {
-        return;
+        return 0;
     }
     res->dkim = res->pending;
     res->has_pending = 0;
@@ -163,6 +163,7 @@ static void promote_pending(ssd_verify_result_t *res)
         *f = APR_ARRAY_IDX(old.errors, i, ssd_finding_t);
         f->check = "dkim_retiring";
     }
+    return 1;
 }
 
 static int store_outcome(ssd_req_t *q, ssd_domain_t *d,
@@ -175,11 +176,12 @@ static int store_outcome(ssd_req_t *q, ssd_domain_t *d,
                                             sizeof(ssd_dkim_key_t));
     json_object *answer;
     ssd_store_rc rc;
+    ssd_check_result_t old_active = res->dkim;
+    int promoted = promote_pending(res);
 
-    set_key_status(ks, active, &res->dkim);
-    set_key_status(ks, pending, &res->pending);
-    promote_pending(res);
     taken_elsewhere(q, d, res);
+    set_key_status(ks, active, promoted ? &old_active : &res->dkim);
+    set_key_status(ks, pending, promoted ? &res->dkim : &res->pending);
     save.event = apply_outcome(q, d, res);
     answer = ssd_verify_json(q->r->pool, d->domain, d->verified, res);
     save.domain = d;

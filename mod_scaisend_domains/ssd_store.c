@@ -29,9 +29,50 @@ int ssd_store_note_error(ssd_store_t *st, const char *label, int rc)
     return rc;
 }
 
+/* Prepared statements a connection lost: a PostgreSQL connection the
+ * driver re-opened (PQreset after a server restart) has none left; an
+ * SQLite one whose schema another process changed (ANALYZE, a migration)
+ * holds stale ones that the driver does not prepare again. */
+static int statements_stale(const char *msg)
+{
+    return msg && ((strstr(msg, "prepared statement")
+                    && strstr(msg, "does not exist"))
+                   || strstr(msg, "schema has changed"));
+}
+
+/* Prepare every statement again on this connection and say whether the
+ * failed one may be retried. Not inside a transaction (an aborted one
+ * refuses every command): the next request's first statement, outside any
+ * transaction, does it. */
+static int statements_lost(ssd_store_t *st, int rc)
+{
+    const ssd_statement_t *s;
+    apr_dbd_prepared_t *stmt;
+    int nrows;
+
+    if (!statements_stale(apr_dbd_error(st->driver, st->handle, rc))
+        || !st->conn_pool || st->in_txn) {
+        return 0;
+    }
+    if (strcmp(apr_dbd_name(st->driver), "pgsql") == 0
+        && apr_dbd_query(st->driver, st->handle, &nrows,
+                         "DEALLOCATE ALL") != 0) {
+        return 0;
+    }
+    for (s = ssd_store_statements; s->label; s++) {
+        stmt = NULL;
+        if (apr_dbd_prepare(st->driver, st->conn_pool, st->handle, s->sql,
+                            s->label, &stmt) != 0) {
+            return 0;
+        }
+        apr_hash_set(st->prepared, s->label, APR_HASH_KEY_STRING, stmt);
+    }
+    return 1;
+}
+
 /* Run a write; returns 0 and the affected row count, or the driver code. */
 int ssd_store_run(ssd_store_t *st, const char *label, int *nrows, int nargs,
-               const char **args)
+                  const char **args)
 {
     apr_dbd_prepared_t *stmt = ssd_store_statement(st, label);
     int rc, n = 0;
@@ -41,6 +82,11 @@ int ssd_store_run(ssd_store_t *st, const char *label, int *nrows, int nargs,
     }
     rc = apr_dbd_pquery(st->driver, st->pool, st->handle, &n, stmt, nargs,
                         args);
+    if (rc != 0 && statements_lost(st, rc)) {
+        stmt = ssd_store_statement(st, label);
+        rc = apr_dbd_pquery(st->driver, st->pool, st->handle, &n, stmt,
+                            nargs, args);
+    }
     if (rc != 0) {
         return ssd_store_note_error(st, label, rc);
     }
@@ -64,6 +110,10 @@ int ssd_store_select(ssd_store_t *st, const char *label, ssd_rows_t *rows,
     /* seek = 1: an empty result costs the pgsql driver 100 ms otherwise */
     rc = apr_dbd_pselect(st->driver, st->pool, st->handle, &rows->res, stmt,
                          1, nargs, args);
+    if (rc != 0 && statements_lost(st, rc)) {
+        rc = apr_dbd_pselect(st->driver, st->pool, st->handle, &rows->res,
+                             ssd_store_statement(st, label), 1, nargs, args);
+    }
     return rc != 0 ? ssd_store_note_error(st, label, rc) : 0;
 }
 
@@ -149,6 +199,7 @@ int ssd_txn_begin(ssd_store_t *st, txn_t *t)
     t->tx = NULL;
     t->failed = 0;
     rc = apr_dbd_transaction_start(st->driver, st->pool, st->handle, &t->tx);
+    st->in_txn = rc == 0;
     return rc != 0 ? ssd_store_note_error(st, "begin", rc) : 0;
 }
 
@@ -159,6 +210,7 @@ ssd_store_rc ssd_txn_end(ssd_store_t *st, txn_t *t, ssd_store_rc rc)
         apr_dbd_transaction_mode_set(st->driver, t->tx,
                                      APR_DBD_TRANSACTION_ROLLBACK);
     }
+    st->in_txn = 0;
     if (apr_dbd_transaction_end(st->driver, st->pool, t->tx) != 0
         && rc == SSD_STORE_OK) {
         return SSD_STORE_FAILED;

@@ -13,6 +13,8 @@ typedef struct {
     apr_dbd_t *handle;
     apr_hash_t *prepared;       /* label -> apr_dbd_prepared_t* */
     apr_pool_t *pool;
+    apr_pool_t *conn_pool;      /* lives as long as the connection */
+    int in_txn;
     const char *error;          /* last database error: for the log only */
 } ssd_store_t;
 

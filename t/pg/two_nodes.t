@@ -35,7 +35,7 @@ my $tok = token(sub => 'pg-nodes', partner_id => 'p_pgnodes', tenant_id => 't_pg
 my $node1 = { name => 'node1', base => $base1 };
 my $node2 = eval { start_node('node2') };
 ok $node2, 'node 2 started on the same database' or diag $@;
-BAIL_OUT('no node 2') unless $node2;
+die "cannot go on without node 2\n" unless $node2;
 END { local $?; stop_node($node2) if $node2; }
 my @nodes = ($node1, $node2);
 
