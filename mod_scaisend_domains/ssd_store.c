@@ -35,25 +35,24 @@ int ssd_store_note_error(ssd_store_t *st, const char *label, int rc)
  * holds stale ones that the driver does not prepare again. */
 static int statements_stale(const char *msg)
 {
-    return msg && ((strstr(msg, "prepared statement")
-                    && strstr(msg, "does not exist"))
-                   || strstr(msg, "schema has changed"));
+    return (strstr(msg, "prepared statement") && strstr(msg, "does not exist"))
+           || strstr(msg, "schema has changed");
 }
 
-/* Prepare every statement again on this connection and say whether the
- * failed one may be retried. Not inside a transaction (an aborted one
- * refuses every command): the next request's first statement, outside any
- * transaction, does it. */
-static int statements_lost(ssd_store_t *st, int rc)
+/* A pooled connection whose server went away (it only notices on use). */
+static int connection_broken(const char *msg)
+{
+    return strstr(msg, "server closed the connection")
+           || strstr(msg, "terminating connection")
+           || strstr(msg, "no connection to the server");
+}
+
+static int prepare_all(ssd_store_t *st)
 {
     const ssd_statement_t *s;
     apr_dbd_prepared_t *stmt;
     int nrows;
 
-    if (!statements_stale(apr_dbd_error(st->driver, st->handle, rc))
-        || !st->conn_pool || st->in_txn) {
-        return 0;
-    }
     if (strcmp(apr_dbd_name(st->driver), "pgsql") == 0
         && apr_dbd_query(st->driver, st->handle, &nrows,
                          "DEALLOCATE ALL") != 0) {
@@ -68,6 +67,25 @@ static int statements_lost(ssd_store_t *st, int rc)
         apr_hash_set(st->prepared, s->label, APR_HASH_KEY_STRING, stmt);
     }
     return 1;
+}
+
+/* Recover a connection after a failed statement: reconnect one whose
+ * server went away, prepare the statements again on one that lost them.
+ * Says whether the statement may be retried. Never inside a transaction
+ * (an aborted one refuses every command): the next request's first
+ * statement, outside any transaction, does it. */
+static int statements_lost(ssd_store_t *st, int rc)
+{
+    const char *msg = apr_dbd_error(st->driver, st->handle, rc);
+
+    if (!msg || !st->conn_pool || st->in_txn) {
+        return 0;
+    }
+    if (connection_broken(msg)) {
+        return apr_dbd_check_conn(st->driver, st->pool, st->handle)
+                   == APR_SUCCESS && prepare_all(st);
+    }
+    return statements_stale(msg) && prepare_all(st);
 }
 
 /* Run a write; returns 0 and the affected row count, or the driver code. */
