@@ -77,6 +77,14 @@ typedef struct {
 } ssd_req_t;
 
 /* mod_scaisend_domains_config.c */
+typedef struct {
+    apr_size_t offset;          /* of the field in ssd_conf_t */
+    int is_off_t;               /* apr_off_t field, else int */
+    long min, max;
+} ssd_number_spec_t;
+const char *ssd_set_number(cmd_parms *cmd, void *dc, const char *arg);
+extern const ssd_number_spec_t ssd_dns_timeout_spec, ssd_verify_budget_spec,
+    ssd_verify_interval_spec;
 extern const command_rec ssd_directives[];
 void *ssd_conf_create(apr_pool_t *p, server_rec *s);
 void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv);
@@ -88,11 +96,6 @@ const char *ssd_conf_check(server_rec *s);
 
 /* mod_scaisend_domains_config_dns.c */
 const char *ssd_set_resolver(cmd_parms *cmd, void *dc, const char *arg);
-const char *ssd_set_dns_timeout(cmd_parms *cmd, void *dc, const char *arg);
-const char *ssd_set_verify_budget(cmd_parms *cmd, void *dc,
-                                  const char *arg);
-const char *ssd_set_verify_interval(cmd_parms *cmd, void *dc,
-                                    const char *arg);
 void ssd_conf_dns_defaults(ssd_conf_t *c);
 void ssd_conf_dns_finish(ssd_conf_t *c);
 void ssd_conf_dns_merge(ssd_conf_t *c, const ssd_conf_t *base,

@@ -231,53 +231,40 @@ static const char *parse_int(cmd_parms *cmd, const char *arg, long min,
     return NULL;
 }
 
-static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+/* A whole-number setting: where it goes and its range (cmd->info). */
+const char *ssd_set_number(cmd_parms *cmd, void *dc, const char *arg)
 {
+    const ssd_number_spec_t *spec = cmd->info;
+    char *field = (char *)cmd_conf(cmd) + spec->offset;
     long v = 0;
-    const char *err = parse_int(cmd, arg, 1024, 16L * 1024 * 1024, &v);
+    const char *err = parse_int(cmd, arg, spec->min, spec->max, &v);
 
     (void)dc;
-    if (!err) {
-        cmd_conf(cmd)->max_body = v;
+    if (!err && spec->is_off_t) {
+        *(apr_off_t *)field = v;
+    }
+    else if (!err) {
+        *(int *)field = (int)v;
     }
     return err;
 }
 
-static const char *set_zone_ttl(cmd_parms *cmd, void *dc, const char *arg)
-{
-    long v = 0;
-    const char *err = parse_int(cmd, arg, 60, 604800, &v);
+#define NUMBER(field, is_off_t, min, max) \
+    {APR_OFFSETOF(ssd_conf_t, field), is_off_t, min, max}
 
-    (void)dc;
-    if (!err) {
-        cmd_conf(cmd)->zone_ttl = (int)v;
-    }
-    return err;
-}
-
-static const char *set_sign_max(cmd_parms *cmd, void *dc, const char *arg)
-{
-    long v = 0;
-    const char *err = parse_int(cmd, arg, 1024, 256L * 1024 * 1024, &v);
-
-    (void)dc;
-    if (!err) {
-        cmd_conf(cmd)->sign_max = v;
-    }
-    return err;
-}
-
-static const char *set_key_overlap(cmd_parms *cmd, void *dc, const char *arg)
-{
-    long v = 0;
-    const char *err = parse_int(cmd, arg, 0, 366L * 24 * 3600, &v);
-
-    (void)dc;
-    if (!err) {
-        cmd_conf(cmd)->key_overlap_s = (int)v;
-    }
-    return err;
-}
+static const ssd_number_spec_t max_body_spec =
+    NUMBER(max_body, 1, 1024, 16L * 1024 * 1024);
+static const ssd_number_spec_t zone_ttl_spec = NUMBER(zone_ttl, 0, 60, 604800);
+static const ssd_number_spec_t sign_max_spec =
+    NUMBER(sign_max, 1, 1024, 256L * 1024 * 1024);
+static const ssd_number_spec_t key_overlap_spec =
+    NUMBER(key_overlap_s, 0, 0, 366L * 24 * 3600);
+const ssd_number_spec_t ssd_dns_timeout_spec =
+    NUMBER(dns_timeout_ms, 0, 50, 30000);
+const ssd_number_spec_t ssd_verify_budget_spec =
+    NUMBER(verify_budget_ms, 0, 100, 60000);
+const ssd_number_spec_t ssd_verify_interval_spec =
+    NUMBER(verify_interval_s, 0, 0, 86400);
 
 /* Claim settings: a non-empty name of letters, digits and underscores. */
 static const char *set_claim(cmd_parms *cmd, void *dc, const char *arg)
@@ -296,6 +283,9 @@ static const char *set_claim(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+#define NUMBER_DIRECTIVE(name, spec, help) \
+    AP_INIT_TAKE1(name, ssd_set_number, (void *)&spec, RSRC_CONF, help)
+
 #define CLAIM_DIRECTIVE(name, field, help) \
     AP_INIT_TAKE1(name, set_claim, (void *)APR_OFFSETOF(ssd_conf_t, field), \
                   RSRC_CONF, help)
@@ -313,16 +303,16 @@ const command_rec ssd_directives[] = {
                     "provider domains that tenants may not register"),
     AP_INIT_TAKE1(SSD_DIR_API_BASE, set_api_base, NULL, RSRC_CONF,
                   "URL path the API lives under (default /api/admin)"),
-    AP_INIT_TAKE1(SSD_DIR_MAX_BODY, set_max_body, NULL, RSRC_CONF,
-                  "largest JSON request body in bytes (default 65536)"),
-    AP_INIT_TAKE1(SSD_DIR_ZONE_TTL, set_zone_ttl, NULL, RSRC_CONF,
-                  "TTL written in ?format=zone snippets (default 3600)"),
-    AP_INIT_TAKE1(SSD_DIR_SIGN_MAX, set_sign_max, NULL, RSRC_CONF,
-                  "largest message /dkim/sign accepts, in bytes "
-                  "(default 10485760)"),
-    AP_INIT_TAKE1(SSD_DIR_KEY_OVERLAP, set_key_overlap, NULL, RSRC_CONF,
-                  "seconds a retired DKIM key stays before it is safe to "
-                  "remove (default 604800)"),
+    NUMBER_DIRECTIVE(SSD_DIR_MAX_BODY, max_body_spec,
+                     "largest JSON request body in bytes (default 65536)"),
+    NUMBER_DIRECTIVE(SSD_DIR_ZONE_TTL, zone_ttl_spec,
+                     "TTL written in ?format=zone snippets (default 3600)"),
+    NUMBER_DIRECTIVE(SSD_DIR_SIGN_MAX, sign_max_spec,
+                     "largest message /dkim/sign accepts, in bytes "
+                     "(default 10485760)"),
+    NUMBER_DIRECTIVE(SSD_DIR_KEY_OVERLAP, key_overlap_spec,
+                     "seconds a retired DKIM key stays before it is safe to "
+                     "remove (default 604800)"),
     AP_INIT_TAKE1(SSD_DIR_CLAIM_PREFIX, set_claim,
                   (void *)APR_OFFSETOF(ssd_conf_t, claim_prefix), RSRC_CONF,
                   "environment prefix of the claims (default OIDC_CLAIM_)"),
@@ -336,14 +326,14 @@ const command_rec ssd_directives[] = {
                     "claim holding the expiry time"),
     AP_INIT_ITERATE(SSD_DIR_RESOLVER, ssd_set_resolver, NULL, RSRC_CONF,
                     "nameservers for verification: address[:port] ..."),
-    AP_INIT_TAKE1(SSD_DIR_DNS_TIMEOUT, ssd_set_dns_timeout, NULL, RSRC_CONF,
-                  "timeout of one DNS query in milliseconds (default 2000)"),
-    AP_INIT_TAKE1(SSD_DIR_VERIFY_BUDGET, ssd_set_verify_budget, NULL,
-                  RSRC_CONF, "longest verification in milliseconds "
-                  "(default 5000)"),
-    AP_INIT_TAKE1(SSD_DIR_VERIFY_INTERVAL, ssd_set_verify_interval, NULL,
-                  RSRC_CONF, "seconds between verifications of one domain "
-                  "(default 10; 0 allows back-to-back runs)"),
+    NUMBER_DIRECTIVE(SSD_DIR_DNS_TIMEOUT, ssd_dns_timeout_spec,
+                     "timeout of one DNS query in milliseconds "
+                     "(default 2000)"),
+    NUMBER_DIRECTIVE(SSD_DIR_VERIFY_BUDGET, ssd_verify_budget_spec,
+                     "longest verification in milliseconds (default 5000)"),
+    NUMBER_DIRECTIVE(SSD_DIR_VERIFY_INTERVAL, ssd_verify_interval_spec,
+                     "seconds between verifications of one domain "
+                     "(default 10; 0 allows back-to-back runs)"),
     {NULL}
 };
 

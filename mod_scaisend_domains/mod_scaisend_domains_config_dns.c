@@ -50,39 +50,6 @@ const char *ssd_set_resolver(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static const char *set_ms(cmd_parms *cmd, const char *arg, int min, int max,
-                          int *out)
-{
-    char *end;
-    long v = strtol(arg, &end, 10);
-
-    if (!*arg || *end || v < min || v > max) {
-        return apr_psprintf(cmd->pool, "%s must be a whole number from %d "
-                            "to %d", cmd->cmd->name, min, max);
-    }
-    *out = (int)v;
-    return NULL;
-}
-
-const char *ssd_set_dns_timeout(cmd_parms *cmd, void *dc, const char *arg)
-{
-    (void)dc;
-    return set_ms(cmd, arg, 50, 30000, &cmd_conf(cmd)->dns_timeout_ms);
-}
-
-const char *ssd_set_verify_budget(cmd_parms *cmd, void *dc, const char *arg)
-{
-    (void)dc;
-    return set_ms(cmd, arg, 100, 60000, &cmd_conf(cmd)->verify_budget_ms);
-}
-
-const char *ssd_set_verify_interval(cmd_parms *cmd, void *dc,
-                                    const char *arg)
-{
-    (void)dc;
-    return set_ms(cmd, arg, 0, 86400, &cmd_conf(cmd)->verify_interval_s);
-}
-
 void ssd_conf_dns_defaults(ssd_conf_t *c)
 {
     c->dns_timeout_ms = UNSET;
