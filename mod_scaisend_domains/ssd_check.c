@@ -259,3 +259,17 @@ const char *ssd_tag_list_parse(apr_pool_t *p, const char *data,
         s = semi + 1;
     }
 }
+
+int ssd_check_fetch(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
+                    const char *check, const char *host,
+                    ssd_check_result_t *out, ssd_txt_answer_t *ans)
+{
+    memset(ans, 0, sizeof(*ans));
+    out->lookups++;
+    fetch(baton, p, host, ans);
+    if (ssd_dns_is_temporary(ans->rc)) {
+        ssd_check_temp(p, out, check, host, host, ans->rc);
+        return -1;
+    }
+    return 0;
+}

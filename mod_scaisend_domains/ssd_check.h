@@ -71,6 +71,13 @@ const char *ssd_check_status_name(ssd_check_status_e s); /* pass fail
 
 /* ---- shared by the three checks (ssd_check.c) ---- */
 
+/* A check's first lookup: the TXT at host into ans. 0 when the answer can
+ * be judged; -1 when a temporary DNS error has ended the check (recorded
+ * in out as TEMPERROR). */
+int ssd_check_fetch(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
+                    const char *check, const char *host,
+                    ssd_check_result_t *out, ssd_txt_answer_t *ans);
+
 void ssd_check_init(apr_pool_t *p, ssd_check_result_t *out,
                     const char *host);
 /* Add an error (status FAIL unless already decided) or a warning. */

@@ -314,7 +314,6 @@ void ssd_check_dkim(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
     int n;
 
     memset(&k, 0, sizeof(k));
-    memset(&ans, 0, sizeof(ans));
     k.p = p;
     k.out = out;
     k.domain = domain;
@@ -323,10 +322,7 @@ void ssd_check_dkim(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
     k.where = k.host;
     k.expected = apr_pstrcat(p, "v=DKIM1; k=rsa; p=", k.public_b64, NULL);
     ssd_check_init(p, out, k.host);
-    out->lookups++;
-    fetch(baton, p, k.host, &ans);
-    if (ssd_dns_is_temporary(ans.rc)) {
-        ssd_check_temp(p, out, CHECK, k.host, k.host, ans.rc);
+    if (ssd_check_fetch(p, fetch, baton, CHECK, k.host, out, &ans) != 0) {
         return;
     }
     if (ans.rc == SSD_DNS_CNAME_LOOP) {

@@ -323,7 +323,6 @@ void ssd_check_dmarc(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
     int n;
 
     memset(&d, 0, sizeof(d));
-    memset(&ans, 0, sizeof(ans));
     d.p = p;
     d.fetch = fetch;
     d.baton = baton;
@@ -333,10 +332,7 @@ void ssd_check_dmarc(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
     d.host = ssd_record_dmarc_host(p, domain);
     d.expected = ssd_record_dmarc_value(p, policy ? policy : "none", rua);
     ssd_check_init(p, out, d.host);
-    out->lookups++;
-    fetch(baton, p, d.host, &ans);
-    if (ssd_dns_is_temporary(ans.rc)) {
-        ssd_check_temp(p, out, CHECK, d.host, d.host, ans.rc);
+    if (ssd_check_fetch(p, fetch, baton, CHECK, d.host, out, &ans) != 0) {
         return;
     }
     if (ans.rc == SSD_DNS_CNAME_LOOP) {

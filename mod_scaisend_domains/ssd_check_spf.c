@@ -459,7 +459,6 @@ void ssd_check_spf(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
     int n;
 
     memset(&s, 0, sizeof(s));
-    memset(&ans, 0, sizeof(ans));
     s.p = p;
     s.fetch = fetch;
     s.baton = baton;
@@ -468,10 +467,7 @@ void ssd_check_spf(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
     s.include = include;
     s.stack = apr_array_make(p, 4, sizeof(const char *));
     ssd_check_init(p, out, domain);
-    out->lookups++;
-    fetch(baton, p, domain, &ans);
-    if (ssd_dns_is_temporary(ans.rc)) {
-        ssd_check_temp(p, out, CHECK, domain, domain, ans.rc);
+    if (ssd_check_fetch(p, fetch, baton, CHECK, domain, out, &ans) != 0) {
         return;
     }
     if (ans.rc == SSD_DNS_CNAME_LOOP) {
