@@ -25,54 +25,12 @@ my $tok    = token(sub => 'conc', partner_id => $P, tenant_id => $TENANT,
 my $JSON   = JSON::PP->new->utf8->canonical;
 my $url    = Apache::TestRequest::resolve_url('/api/admin/domains');
 
-# Run one POST per body in its own child process, all released at the same
-# moment; returns [status, error code or '', id or ''] per child.
+# One POST per body, each from its own child process, all released at the
+# same moment; [status, error code or '', id or ''] per request.
 sub race {
-    my (@bodies) = @_;
-    pipe(my $rd, my $wr) or die "pipe: $!";
-    my $start = time + 1.0;
-    my @pids;
-    for my $i (0 .. $#bodies) {
-        my $pid = fork;
-        die "fork: $!" unless defined $pid;
-        if (!$pid) {
-            close $rd;
-            alarm 90;
-            my $ua = LWP::UserAgent->new(timeout => 60, keep_alive => 0);
-            my $req = HTTP::Request->new(POST => $url);
-            $req->header(Authorization => "Bearer $tok");
-            $req->header('Content-Type' => 'application/json');
-            $req->content($JSON->encode($bodies[$i]));
-            my $wait = $start - time;
-            sleep $wait if $wait > 0;
-            my $res = $ua->request($req);
-            my $j = eval { $JSON->decode($res->content) } || {};
-            my $code = ref $j->{error} eq 'HASH' ? ($j->{error}{code} // '') : '';
-            my $id = $j->{id} // '';
-            syswrite $wr, join("\t", $i, $res->code, $code, $id) . "\n";
-            POSIX::_exit(0);
-        }
-        push @pids, $pid;
-    }
-    close $wr;
-    my @res;
-    my $deadline = time + 120;
-    local $SIG{ALRM} = sub { die "race: timeout\n" };
-    alarm 130;
-    eval {
-        while (my $line = <$rd>) {
-            chomp $line;
-            my ($i, @f) = split /\t/, $line, -1;
-            $res[$i] = \@f;
-        }
-    };
-    alarm 0;
-    for my $pid (@pids) {
-        # children are bounded by their own alarm; reap them
-        waitpid $pid, 0;
-    }
-    close $rd;
-    return map { $res[$_] || [ 0, 'no answer', '' ] } 0 .. $#bodies;
+    my @res = ScaiSend::Test::race_requests(
+        map { +{ method => "POST", url => $url, token => $tok, json => $_ } } @_);
+    return map { [$_->[0], $_->[1], $_->[2]{id} // ''] } @res;
 }
 
 # ---------------------------------------------------------------------------

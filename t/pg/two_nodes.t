@@ -83,52 +83,16 @@ $r = node_api($node2, GET => "domains/$id/dkim-keys", token => $tok);
 is_deeply [ map { "$_->{selector}:$_->{state}" } @{ obj($r)->{data} || [] } ],
     ['scaisend2:active', 'scaisend:retired'], 'node 2: dkim-keys after the rotation';
 
-# --- races split across the nodes -----------------------------------------------------
 # One request per child process, all released at the same moment; each
 # request is [node, method, path, body]; returns [status, error code, id].
 sub race {
-    my (@reqs) = @_;
-    pipe(my $rd, my $wr) or die "pipe: $!";
-    my $start = time + 1.0;
-    my @pids;
-    for my $i (0 .. $#reqs) {
-        my $pid = fork // die "fork: $!";
-        if (!$pid) {
-            close $rd;
-            alarm 90;
-            my ($node, $method, $path, $body) = @{ $reqs[$i] };
-            my $ua = LWP::UserAgent->new(timeout => 60, keep_alive => 0);
-            my $req = HTTP::Request->new($method => "$node->{base}/api/admin/$path");
-            $req->header(Authorization => "Bearer $tok");
-            if ($body) {
-                $req->header('Content-Type' => 'application/json');
-                $req->content($JSON->encode($body));
-            }
-            my $wait = $start - time;
-            sleep $wait if $wait > 0;
-            my $res = $ua->request($req);
-            my $j = eval { $JSON->decode($res->content) } || {};
-            my $code = ref $j->{error} eq 'HASH' ? ($j->{error}{code} // '') : '';
-            syswrite $wr, join("\t", $i, $res->code, $code, $j->{id} // '') . "\n";
-            POSIX::_exit(0);
-        }
-        push @pids, $pid;
-    }
-    close $wr;
-    my @res;
-    local $SIG{ALRM} = sub { die "race: timeout\n" };
-    alarm 130;
-    eval {
-        while (my $line = <$rd>) {
-            chomp $line;
-            my ($i, @f) = split /\t/, $line, -1;
-            $res[$i] = \@f;
-        }
-    };
-    alarm 0;
-    waitpid $_, 0 for @pids;
-    close $rd;
-    return map { $res[$_] || [0, 'no answer', ''] } 0 .. $#reqs;
+    my @res = ScaiSend::Test::race_requests(map {
+        my ($node, $method, $path, $body) = @$_;
+        +{ method => $method, token => $tok,
+          url => "$node->{base}/api/admin/$path",
+          ($body ? (json => $body) : ()) }
+    } @_);
+    return map { [$_->[0], $_->[1], $_->[2]{id} // ''] } @res;
 }
 
 sub tally {

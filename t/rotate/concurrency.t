@@ -39,45 +39,10 @@ sub publish {
 # process, released at the same moment (plus its delay); [status, error code,
 # json] per request.
 sub race {
-    my (@reqs) = @_;
-    pipe(my $rd, my $wr) or die "pipe: $!";
-    my $start = time + 0.5;
-    my @pids;
-    for my $i (0 .. $#reqs) {
-        my $pid = fork;
-        die "fork: $!" unless defined $pid;
-        if (!$pid) {
-            close $rd;
-            alarm 60;
-            my ($method, $path, $delay) = @{ $reqs[$i] };
-            my $ua = LWP::UserAgent->new(timeout => 30, keep_alive => 0);
-            my $req = HTTP::Request->new($method => Apache::TestRequest::resolve_url("/api/admin/$path"));
-            $req->header(Authorization => "Bearer $tok");
-            $req->header('Content-Length' => 0) if $method eq 'POST';
-            my $wait = $start + ($delay // 0) - time;
-            sleep $wait if $wait > 0;
-            my $res = $ua->request($req);
-            my $j = eval { $JSON->decode($res->content) } || {};
-            my $code = ref $j->{error} eq 'HASH' ? ($j->{error}{code} // '') : '';
-            syswrite $wr, $JSON->encode([$i, $res->code, $code, $j]) . "\n";
-            POSIX::_exit(0);
-        }
-        push @pids, $pid;
-    }
-    close $wr;
-    my @res;
-    local $SIG{ALRM} = sub { die "race: timeout\n" };
-    alarm 90;
-    eval {
-        while (my $line = <$rd>) {
-            my ($i, @f) = @{ $JSON->decode($line) };
-            $res[$i] = \@f;
-        }
-    };
-    alarm 0;
-    waitpid $_, 0 for @pids;       # each child is bounded by its alarm
-    close $rd;
-    return map { $res[$_] || [0, 'no answer', {}] } 0 .. $#reqs;
+    return ScaiSend::Test::race_requests(map {
+        +{ method => $_->[0], token => $tok, delay => $_->[2],
+          url => Apache::TestRequest::resolve_url("/api/admin/$_->[1]") }
+    } @_);
 }
 
 sub keys_now {

@@ -20,6 +20,8 @@ use File::Spec;
 use Crypt::JWT qw(encode_jwt);
 use JSON::PP ();
 use HTTP::Request ();
+use POSIX ();
+use Time::HiRes ();
 
 our @EXPORT_OK = qw(token api error_log_scan error_log_offset error_log_since
                     expected_log_patterns SECRET WRONG_SECRET);
@@ -208,6 +210,63 @@ sub write_random_file {
     umask $old;
     chmod 0600, $path;
     return $path;
+}
+
+# race_requests(@requests) -> ([status, error code or '', json or {}], ...)
+#
+# Each request ({method, url (absolute), token, json?, delay?}) is sent from
+# its own child process; all are released at the same moment (plus their
+# own delay in seconds). Bounded: a child gives up after 90 s, the whole
+# race after 130 s; a request with no answer comes back as [0, 'no answer'].
+sub race_requests {
+    my (@reqs) = @_;
+    pipe(my $rd, my $wr) or die "pipe: $!";
+    my $start = Time::HiRes::time() + 1.0;
+    my @pids;
+    for my $i (0 .. $#reqs) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            close $rd;
+            _race_child($wr, $i, $reqs[$i], $start);
+        }
+        push @pids, $pid;
+    }
+    close $wr;
+    my @res;
+    local $SIG{ALRM} = sub { die "race: timeout\n" };
+    alarm 130;
+    eval {
+        while (my $line = <$rd>) {
+            my ($i, @f) = @{ $JSON->decode($line) };
+            $res[$i] = \@f;
+        }
+    };
+    alarm 0;
+    waitpid $_, 0 for @pids;       # each child is bounded by its alarm
+    close $rd;
+    return map { $res[$_] || [0, 'no answer', {}] } 0 .. $#reqs;
+}
+
+sub _race_child {
+    my ($wr, $i, $r, $start) = @_;
+    alarm 90;
+    require LWP::UserAgent;
+    my $ua = LWP::UserAgent->new(timeout => 60, keep_alive => 0);
+    my $req = HTTP::Request->new($r->{method} => $r->{url});
+    $req->header(Authorization => "Bearer $r->{token}") if defined $r->{token};
+    if (exists $r->{json}) {
+        $req->header('Content-Type' => 'application/json');
+        $req->content($JSON->encode($r->{json}));
+    }
+    $req->header('Content-Length' => length($req->content // ''));
+    my $wait = $start + ($r->{delay} // 0) - Time::HiRes::time();
+    Time::HiRes::sleep($wait) if $wait > 0;
+    my $res = $ua->request($req);
+    my $j = eval { $JSON->decode($res->content) };
+    $j = {} unless ref $j eq 'HASH';
+    my $code = ref $j->{error} eq 'HASH' ? ($j->{error}{code} // '') : '';
+    syswrite $wr, $JSON->encode([$i, $res->code, $code, $j]) . "\n";
+    POSIX::_exit(0);
 }
 
 1;
