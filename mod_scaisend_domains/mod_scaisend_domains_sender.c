@@ -3,6 +3,7 @@
 #include "mod_scaisend_domains.h"
 #include "ssd_domain.h"
 #include "ssd_json.h"
+#include "ssd_mailbox.h"
 
 #include <apr_strings.h>
 
@@ -27,17 +28,11 @@ static int take_param(ssd_req_t *q, const char *name, char *v, void *baton)
 /* The domain of a From: address ("a@b" or "Name <a@b>"), normalised. */
 static const char *from_domain(apr_pool_t *p, const char *from)
 {
-    const char *lt = strrchr(from, '<'), *at;
-    char *addr = apr_pstrdup(p, lt ? lt + 1 : from), *gt;
+    const char *addr, *domain;
     ssd_domain_name_t name;
 
-    if (lt && (!(gt = strchr(addr, '>')) || gt[1] != '\0')) {
-        return NULL;
-    }
-    if (lt) *gt = '\0';
-    at = strrchr(addr, '@');
-    if (!at || at == addr || ssd_domain_normalise(p, at + 1, NULL, NULL,
-                                                  &name)) {
+    if (ssd_mailbox_parse(p, from, &addr, &domain)
+        || ssd_domain_normalise(p, domain, NULL, NULL, &name)) {
         return NULL;
     }
     return name.domain;

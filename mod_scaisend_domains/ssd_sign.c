@@ -115,6 +115,10 @@ static int header_byte(ssd_signer_t *s, char c, ssd_sign_error_t *err)
 {
     apr_size_t n = s->header_len;
 
+    if (c == '\0') {
+        return fail(err, "invalid_message", "the header section holds a NUL "
+                    "byte");
+    }
     if ((unsigned char)c >= 0x80) {
         return fail(err, "eight_bit_header", "the header section holds "
                     "8-bit bytes: encode them (RFC 2047) before signing");

@@ -9,9 +9,14 @@
 
 typedef struct ssd_signer ssd_signer_t;
 
+/* At most this many header fields in a message (api.md section 11). */
+#define SSD_SIGN_MAX_FIELDS 1000
+
 typedef struct {
     const char *code;       /* bare_lf, bare_cr, eight_bit_header,
-                               malformed_header, header_too_large, no_from,
+                               invalid_message (a NUL byte),
+                               malformed_header, header_too_large,
+                               too_many_header_fields, no_from,
                                multiple_from, invalid_from */
     const char *message;
 } ssd_sign_error_t;

@@ -1,7 +1,7 @@
-/* ssd_sign_headers: the header section of a message to sign -- fields,
- * the From: address, relaxed canonicalisation and the signature itself. */
+/* ssd_sign_headers: the header section of a message to sign -- its
+ * fields, indexed by name, and the one From: mailbox. */
 #include "ssd_sign_internal.h"
-#include "ssd_b64.h"
+#include "ssd_mailbox.h"
 
 #include <string.h>
 #include <apr_lib.h>
@@ -26,6 +26,29 @@ static int valid_name(const char *start, const char *colon)
     return colon > start;
 }
 
+static char *lower_name(apr_pool_t *p, const char *s, apr_size_t n)
+{
+    char *out = apr_pstrmemdup(p, s, n), *c;
+
+    for (c = out; *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    return out;
+}
+
+static void index_field(ssd_signer_t *s, const char *name, int at)
+{
+    ssd_field_set_t *set = apr_hash_get(s->by_name, name,
+                                        APR_HASH_KEY_STRING);
+
+    if (!set) {
+        set = apr_pcalloc(s->pool, sizeof(*set));
+        set->at = apr_array_make(s->pool, 1, sizeof(int));
+        apr_hash_set(s->by_name, name, APR_HASH_KEY_STRING, set);
+    }
+    APR_ARRAY_PUSH(set->at, int) = at;
+}
+
 static int add_field(ssd_signer_t *s, const char *start, const char *end,
                      ssd_sign_error_t *err)
 {
@@ -36,19 +59,28 @@ static int add_field(ssd_signer_t *s, const char *start, const char *end,
         return fail(err, "malformed_header", "a header line is not "
                     "'Name: value'");
     }
+    if (s->fields->nelts == SSD_SIGN_MAX_FIELDS) {
+        return fail(err, "too_many_header_fields", apr_psprintf(s->pool,
+                    "the message has more than %d header fields",
+                    SSD_SIGN_MAX_FIELDS));
+    }
     f = apr_array_push(s->fields);
-    f->name = apr_pstrmemdup(s->pool, start, (apr_size_t)(colon - start));
-    f->raw = apr_pstrmemdup(s->pool, start, (apr_size_t)(end - start));
-    f->used = 0;
+    f->raw = start;
+    f->len = (apr_size_t)(end - start);
+    index_field(s, lower_name(s->pool, start, (apr_size_t)(colon - start)),
+                s->fields->nelts - 1);
     return 0;
 }
 
 static const char *find_crlf(const char *p, const char *end)
 {
-    for (; p + 1 < end; p++) {
-        if (p[0] == '\r' && p[1] == '\n') {
-            return p;
+    const char *cr;
+
+    while ((cr = memchr(p, '\r', (apr_size_t)(end - p)))) {
+        if (cr + 1 < end && cr[1] == '\n') {
+            return cr;
         }
+        p = cr + 1;
     }
     return end;
 }
@@ -61,6 +93,7 @@ int ssd_sign_parse_headers(ssd_signer_t *s, ssd_sign_error_t *err)
     const char *start = NULL, *field_end = NULL, *eol;
 
     s->fields = apr_array_make(s->pool, 16, sizeof(ssd_field_t));
+    s->by_name = apr_hash_make(s->pool);
     for (; p < end; p = eol == end ? end : eol + 2) {
         eol = find_crlf(p, end);
         if (eol == p) {
@@ -81,92 +114,40 @@ int ssd_sign_parse_headers(ssd_signer_t *s, ssd_sign_error_t *err)
     return start ? add_field(s, start, field_end, err) : 0;
 }
 
-/* The value after "Name:", unfolded, without surrounding white space. */
+/* The value after "Name:", unfolded (line breaks dropped). */
 static char *field_value(apr_pool_t *p, const ssd_field_t *f)
 {
-    const char *v = strchr(f->raw, ':') + 1;
-    char *out = apr_palloc(p, strlen(v) + 1), *o = out;
+    const char *v = memchr(f->raw, ':', f->len) + 1, *end = f->raw + f->len;
+    char *out = apr_palloc(p, (apr_size_t)(end - v) + 1), *o = out;
 
-    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n') v++;
-    for (; *v; v++) {
+    for (; v < end; v++) {
         if (*v != '\r' && *v != '\n') *o++ = *v;
     }
-    while (o > out && (o[-1] == ' ' || o[-1] == '\t')) o--;
     *o = '\0';
     return out;
 }
 
-/* Remove RFC 5322 comments -- "(...)", nested, outside quoted strings --
- * and the white space at both ends. */
-static char *without_comments(char *v)
-{
-    char *in = v, *out = v;
-    int depth = 0, quoted = 0;
-
-    for (; *in; in++) {
-        if (*in == '\\' && in[1] && (quoted || depth)) {
-            if (!depth) { *out++ = *in; *out++ = in[1]; }
-            in++;
-            continue;
-        }
-        if (!quoted && *in == '(') { depth++; continue; }
-        if (!quoted && depth && *in == ')') { depth--; continue; }
-        if (depth) continue;
-        quoted ^= *in == '"';
-        *out++ = *in;
-    }
-    while (out > v && (out[-1] == ' ' || out[-1] == '\t')) out--;
-    *out = '\0';
-    return v + strspn(v, " \t");
-}
-
-/* The address of "a@b" or "Name <a@b>" (comments allowed): one mailbox,
- * nothing else. */
-static const char *mailbox(apr_pool_t *p, char *value)
-{
-    char *lt, *gt, *addr;
-
-    value = without_comments(value);
-    lt = strrchr(value, '<');
-    addr = value;
-
-    if (lt) {
-        gt = strchr(lt, '>');
-        if (!gt || gt[1] != '\0') return NULL;
-        *gt = '\0';
-        addr = lt + 1;
-    }
-    if (!*addr || strpbrk(addr, " \t,;<>()\"") || strchr(addr, '@') !=
-        strrchr(addr, '@')) {
-        return NULL;
-    }
-    return apr_pstrdup(p, addr);
-}
-
 int ssd_sign_find_from(ssd_signer_t *s, ssd_sign_error_t *err)
 {
-    const ssd_field_t *from = NULL;
-    const char *addr, *at;
-    int i;
+    ssd_field_set_t *from = apr_hash_get(s->by_name, "from",
+                                         APR_HASH_KEY_STRING);
+    const char *addr, *domain, *why;
 
-    for (i = 0; i < s->fields->nelts; i++) {
-        const ssd_field_t *f = &APR_ARRAY_IDX(s->fields, i, ssd_field_t);
-
-        if (strcasecmp(f->name, "From") == 0) {
-            if (from) return fail(err, "multiple_from", "the message has "
-                                  "two From: headers");
-            from = f;
-        }
-    }
     if (!from) {
         return fail(err, "no_from", "the message has no From: header");
     }
-    addr = mailbox(s->pool, field_value(s->pool, from));
-    at = addr ? strchr(addr, '@') : NULL;
-    if (!at || at == addr || !at[1]) {
-        return fail(err, "invalid_from", "the From: header does not hold "
-                    "one address of the form local@domain");
+    if (from->at->nelts > 1) {
+        return fail(err, "multiple_from", "the message has two From: "
+                    "headers");
     }
-    s->from_domain = at + 1;
+    why = ssd_mailbox_parse(s->pool, field_value(s->pool, &APR_ARRAY_IDX(
+                            s->fields, APR_ARRAY_IDX(from->at, 0, int),
+                            ssd_field_t)), &addr, &domain);
+    if (why) {
+        return fail(err, "invalid_from", apr_pstrcat(s->pool, "the From: "
+                    "header must hold exactly one address of the form "
+                    "local@domain (", why, ")", NULL));
+    }
+    s->from_domain = domain;
     return 0;
 }

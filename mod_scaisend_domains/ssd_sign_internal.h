@@ -3,13 +3,21 @@
 #define SSD_SIGN_INTERNAL_H
 
 #include "ssd_sign.h"
+#include "ssd_text.h"
+#include <apr_hash.h>
 #include <apr_tables.h>
 
 typedef struct {
-    const char *name;       /* as written */
     const char *raw;        /* "Name: value" with folding, no final CRLF */
-    int used;               /* taken by an h= entry already */
+    apr_size_t len;
 } ssd_field_t;
+
+/* The fields of one name (lower case), in message order; h= takes them
+ * from the bottom up (RFC 6376 section 5.4.2). */
+typedef struct {
+    apr_array_header_t *at;         /* int: indexes into fields */
+    int taken;                      /* instances given to h= entries */
+} ssd_field_set_t;
 
 struct ssd_signer {
     apr_pool_t *pool;
@@ -25,12 +33,17 @@ struct ssd_signer {
     unsigned char body_hash[EVP_MAX_MD_SIZE];
     /* parsed header section */
     apr_array_header_t *fields;     /* ssd_field_t */
+    apr_hash_t *by_name;            /* lower-case name -> ssd_field_set_t */
     const char *from_domain;
 };
 
 int ssd_sign_parse_headers(ssd_signer_t *s, ssd_sign_error_t *err);
 int ssd_sign_find_from(ssd_signer_t *s, ssd_sign_error_t *err);
-/* "name:value\r\n" relaxed (section 3.4.2); crlf 0 leaves the CRLF off. */
+/* "name:value" relaxed (section 3.4.2) appended to b, and a CRLF when
+ * crlf is set. */
+void ssd_sign_relaxed_append(ssd_buf_t *b, const char *raw, apr_size_t len,
+                             int crlf);
+/* The same as a new string (for tests). */
 const char *ssd_sign_relaxed_header(apr_pool_t *p, const char *raw,
                                     int crlf);
 

@@ -114,6 +114,68 @@ static void test_refusals(void)
                 "the quoted display name is skipped");
 }
 
+/* Regressions: white space after a colon inside a value is a value's
+ * white space (only the one after the field name goes). */
+static void test_relaxed_colons(void)
+{
+    UNIT_STR_EQ(ssd_sign_relaxed_header(pool, "Subject: Re: your order", 1),
+                "subject:Re: your order\r\n", "a colon in the Subject value "
+                "keeps the space after it");
+    UNIT_STR_EQ(ssd_sign_relaxed_header(pool, "To: \"Sales: EU\" "
+                                        "<a@b.example>", 0),
+                "to:\"Sales: EU\" <a@b.example>", "a colon in a quoted display "
+                "name keeps its space");
+    UNIT_STR_EQ(ssd_sign_relaxed_header(pool, "Subject:\r\n Fwd:\tRe:  x  ",
+                                        0), "subject:Fwd: Re: x",
+                "folded value: runs of white space become one space");
+    UNIT_STR_EQ(ssd_sign_relaxed_header(pool, "X-A:::b: :", 0), "x-a:::b: :",
+                "colons right after the name are value characters");
+}
+
+/* Regressions: one mailbox in From:, no NUL, a bounded field count. */
+static void test_hostile_headers(void)
+{
+    ssd_signer_t *s = NULL;
+    char *many;
+    apr_size_t i;
+
+    UNIT_STR_EQ(run("From: <a@bank.example> <x@tenant.example>\r\n\r\n", 64,
+                    &s), "invalid_from", "two angle addresses in From");
+    UNIT_STR_EQ(run("From: a@bank.example <x@tenant.example>\r\n\r\n", 64,
+                    &s), "invalid_from", "an address as a display name");
+    UNIT_STR_EQ(run("From: Group: a@x.example;\r\n\r\n", 64, &s),
+                "invalid_from", "a group in From");
+    UNIT_STR_EQ(run("From: \"Bank <a@bank.example>\" <x@tenant.example>"
+                    "\r\n\r\n", 64, &s), "ok", "angle brackets inside a quoted "
+                "display name");
+    UNIT_STR_EQ(s ? ssd_signer_from_domain(s) : NULL, "tenant.example",
+                "the address after the quoted name");
+    {
+        static const char msg[] = "From: a@example.com\r\nX: a\0b\r\n\r\n";
+        ssd_signer_t *t = ssd_signer_new(pool, 4096);
+        ssd_sign_error_t err;
+
+        UNIT_CHECK(ssd_signer_feed(t, msg, sizeof(msg) - 1, &err) != 0
+                   && strcmp(err.code, "invalid_message") == 0,
+                   "a NUL byte in the header section is invalid_message");
+    }
+    many = apr_palloc(pool, 30 * 1200 + 64);
+    strcpy(many, "From: a@example.com\r\n");
+    for (i = 0; i < 1000; i++) {
+        strcat(many, "X-F: v\r\n");
+    }
+    strcat(many, "\r\nbody\r\n");
+    {
+        ssd_signer_t *t = ssd_signer_new(pool, 64 * 1024);
+        ssd_sign_error_t err;
+        int rc = ssd_signer_feed(t, many, strlen(many), &err);
+
+        rc = rc ? rc : ssd_signer_finish(t, &err);
+        UNIT_CHECK(rc != 0 && strcmp(err.code, "too_many_header_fields") == 0,
+                   "1,001 header fields are too_many_header_fields");
+    }
+}
+
 static void test_headers(void)
 {
     const char *sig = signature("From: Alice <a@example.com>\r\nTo: b@x.test"
@@ -139,6 +201,8 @@ int main(void)
     ssd_dkim_generate(pool, 2048, &key);
     test_body();
     test_refusals();
+    test_relaxed_colons();
+    test_hostile_headers();
     test_headers();
     rc = UNIT_DONE();
     apr_pool_destroy(pool);
