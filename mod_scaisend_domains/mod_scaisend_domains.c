@@ -4,6 +4,7 @@
  * answers with JSON. */
 #define SSD_MODULE_RECORD
 #include "mod_scaisend_domains.h"
+#include "ssd_dkim.h"
 #include "ssd_domain.h"
 #include "ssd_view.h"
 
@@ -92,6 +93,7 @@ static int ssd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
     (void)plog;
+    ssd_dkim_secure_heap();
     if (ssd_domain_init(pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "scaisend: the public "
                      "suffix list could not be loaded");

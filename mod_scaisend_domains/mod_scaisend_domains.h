@@ -5,6 +5,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <util_filter.h>
 #include <json-c/json.h>
 
 #include "ssd_policy.h"
@@ -35,6 +36,7 @@
 #define SSD_DIR_DNS_TIMEOUT "ScaiSendDNSTimeout"
 #define SSD_DIR_VERIFY_BUDGET "ScaiSendVerifyBudget"
 #define SSD_DIR_VERIFY_INTERVAL "ScaiSendVerifyInterval"
+#define SSD_DIR_MAX_DOMAINS "ScaiSendMaxDomainsPerTenant"
 
 extern module AP_MODULE_DECLARE_DATA scaisend_domains_module;
 
@@ -66,6 +68,7 @@ typedef struct {
     int dns_timeout_ms;             /* per query attempt */
     int verify_budget_ms;           /* a whole verification */
     int verify_interval_s;          /* between verifications of a domain */
+    int max_domains;                /* per owner; 0: no limit */
 } ssd_conf_t;
 
 /* The request as the routes see it. */
@@ -104,8 +107,12 @@ void ssd_conf_dns_merge(ssd_conf_t *c, const ssd_conf_t *base,
 /* mod_scaisend_domains_db.c */
 const char *ssd_db_check(void);
 int ssd_db_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
-/* NULL when the database is unavailable; a 503 has then been sent. */
+/* The request's database connection, taken from mod_dbd's pool on first
+ * use; NULL when the database is unavailable (a 503 has then been sent). */
 ssd_store_t *ssd_req_store(ssd_req_t *q);
+/* Give the connection back now (before a long wait, such as DNS); the
+ * next ssd_req_store takes one again. */
+void ssd_req_store_release(ssd_req_t *q);
 
 /* mod_scaisend_domains_http.c */
 int ssd_send_json(request_rec *r, int status, json_object *o);
@@ -117,6 +124,21 @@ int ssd_send_no_content(request_rec *r);
 int ssd_send_store_error(ssd_req_t *q, ssd_store_rc rc);
 /* The request's JSON object, or NULL when an error has been sent. */
 json_object *ssd_read_json(ssd_req_t *q);
+
+/* A request body read through the input filters (dechunked, within
+ * LimitRequestBody), chunk by chunk. */
+typedef struct {
+    request_rec *r;
+    apr_bucket_brigade *bb;
+    int eos;
+} ssd_body_t;
+void ssd_body_open(ssd_body_t *b, request_rec *r);
+/* Up to size bytes into buf: the count, 0 at the end, or -status (413 over
+ * LimitRequestBody, 400 when it cannot be read). */
+apr_ssize_t ssd_body_read(ssd_body_t *b, char *buf, apr_size_t size);
+/* The JSON error for a failed body read (status 413 or 400); limit > 0 is
+ * named in the message. */
+int ssd_send_body_error(ssd_req_t *q, int status, apr_off_t limit);
 
 /* mod_scaisend_domains_principal.c */
 /* 0 when q->who is filled; -1 when an error response has been sent. */

@@ -16,6 +16,7 @@
 #define DEFAULT_ZONE_TTL 3600
 #define DEFAULT_SIGN_MAX (10 * 1024 * 1024)
 #define DEFAULT_KEY_OVERLAP (7 * 24 * 3600)
+#define DEFAULT_MAX_DOMAINS 1000
 
 void *ssd_conf_create(apr_pool_t *p, server_rec *s)
 {
@@ -27,6 +28,7 @@ void *ssd_conf_create(apr_pool_t *p, server_rec *s)
     c->zone_ttl = UNSET_INT;
     c->sign_max = UNSET_INT;
     c->key_overlap_s = UNSET_INT;
+    c->max_domains = UNSET_INT;
     ssd_conf_dns_defaults(c);
     return c;
 }
@@ -49,6 +51,7 @@ void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv)
     c->zone_ttl = PICK_INT(zone_ttl);
     c->sign_max = PICK_INT(sign_max);
     c->key_overlap_s = PICK_INT(key_overlap_s);
+    c->max_domains = PICK_INT(max_domains);
     c->claim_prefix = PICK(claim_prefix);
     c->claim_sub = PICK(claim_sub);
     c->claim_partner = PICK(claim_partner);
@@ -74,6 +77,7 @@ static void ssd_conf_finish(server_rec *s)
     if (c->zone_ttl == UNSET_INT) c->zone_ttl = DEFAULT_ZONE_TTL;
     if (c->sign_max == UNSET_INT) c->sign_max = DEFAULT_SIGN_MAX;
     if (c->key_overlap_s == UNSET_INT) c->key_overlap_s = DEFAULT_KEY_OVERLAP;
+    if (c->max_domains == UNSET_INT) c->max_domains = DEFAULT_MAX_DOMAINS;
     if (!c->selector_base) c->selector_base = DEFAULT_SELECTOR;
     if (!c->spf_include) c->spf_include = DEFAULT_SPF_INCLUDE;
     if (!c->api_base) c->api_base = DEFAULT_API_BASE;
@@ -259,6 +263,8 @@ static const ssd_number_spec_t sign_max_spec =
     NUMBER(sign_max, 1, 1024, 256L * 1024 * 1024);
 static const ssd_number_spec_t key_overlap_spec =
     NUMBER(key_overlap_s, 0, 0, 366L * 24 * 3600);
+static const ssd_number_spec_t max_domains_spec =
+    NUMBER(max_domains, 0, 0, 10000000);
 const ssd_number_spec_t ssd_dns_timeout_spec =
     NUMBER(dns_timeout_ms, 0, 50, 30000);
 const ssd_number_spec_t ssd_verify_budget_spec =
@@ -313,6 +319,9 @@ const command_rec ssd_directives[] = {
     NUMBER_DIRECTIVE(SSD_DIR_KEY_OVERLAP, key_overlap_spec,
                      "seconds a retired DKIM key stays before it is safe to "
                      "remove (default 604800)"),
+    NUMBER_DIRECTIVE(SSD_DIR_MAX_DOMAINS, max_domains_spec,
+                     "domains one owner (a tenant, or a partner's own) may "
+                     "hold (default 1000; 0: no limit)"),
     AP_INIT_TAKE1(SSD_DIR_CLAIM_PREFIX, set_claim,
                   (void *)APR_OFFSETOF(ssd_conf_t, claim_prefix), RSRC_CONF,
                   "environment prefix of the claims (default OIDC_CLAIM_)"),

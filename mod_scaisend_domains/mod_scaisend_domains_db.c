@@ -5,20 +5,23 @@
 
 #include <http_main.h>
 #include <unixd.h>
+#include <sys/stat.h>
 #include <apr_strings.h>
 #include <mod_dbd.h>
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
 
 /* On the main server only: virtual hosts with the same database join its
  * connection group (mod_dbd's post_config) and so share its statements. */
-static void prepare_statements(server_rec *s)
+static void prepare_statements(apr_pool_t *pconf, server_rec *s,
+                               const char *driver)
 {
     const ssd_statement_t *st;
 
     for (st = ssd_store_statements; st->label; st++) {
-        dbd_prepare(s, st->sql, st->label);
+        dbd_prepare(s, ssd_store_sql_for(pconf, driver, st->sql), st->label);
     }
 }
 
@@ -96,6 +99,26 @@ static apr_status_t migrate(apr_pool_t *ptemp, const apr_dbd_driver_t *drv,
     return rv;
 }
 
+/* A new SQLite file is made 0640 (its journals follow its mode), an
+ * existing one loses what others could read: it holds wrapped keys. */
+static apr_status_t open_database(apr_pool_t *p, const apr_dbd_driver_t *drv,
+                                  const char *name, const char *params,
+                                  apr_dbd_t **h, const char **err)
+{
+    int sqlite = strcmp(name, "sqlite3") == 0;
+    mode_t old = sqlite ? umask(027) : 0;
+    apr_status_t rv = apr_dbd_open_ex(drv, p, params, h, err);
+    struct stat st;
+
+    if (sqlite) {
+        umask(old);
+        if (stat(params, &st) == 0 && (st.st_mode & 0027)) {
+            chmod(params, st.st_mode & 0750);
+        }
+    }
+    return rv;
+}
+
 static int create_schema(apr_pool_t *ptemp, server_rec *s)
 {
     const char *name = dbd_setting(ptemp, "DBDriver");
@@ -112,7 +135,7 @@ static int create_schema(apr_pool_t *ptemp, server_rec *s)
     }
     rv = apr_dbd_get_driver(ptemp, name, &drv);
     if (rv == APR_SUCCESS) {
-        rv = apr_dbd_open_ex(drv, ptemp, params, &h, &err);
+        rv = open_database(ptemp, drv, name, params, &h, &err);
     }
     if (rv == APR_SUCCESS) {
         rv = migrate(ptemp, drv, h, s, &err);
@@ -133,8 +156,9 @@ static int create_schema(apr_pool_t *ptemp, server_rec *s)
 const char *ssd_db_check(void)
 {
     dbd_prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
-    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    if (!dbd_prepare || !dbd_acquire) {
+    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    if (!dbd_prepare || !dbd_open || !dbd_close) {
         return "mod_dbd is not loaded: add LoadModule dbd_module and "
                "DBDriver/DBDParams";
     }
@@ -143,35 +167,93 @@ const char *ssd_db_check(void)
 
 int ssd_db_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
-    (void)pconf;
+    const char *driver = dbd_setting(ptemp, "DBDriver");
+
     if (ssd_db_check()) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    prepare_statements(s);
+    prepare_statements(pconf, s, driver ? driver : "");
     return create_schema(ptemp, s);
+}
+
+/* A connection held by a request goes back to mod_dbd's pool when the
+ * request ends, or earlier with ssd_req_store_release. */
+typedef struct {
+    server_rec *server;
+    ap_dbd_t *dbd;
+} held_t;
+
+static apr_status_t give_back(void *data)
+{
+    held_t *h = data;
+
+    if (h->dbd) {
+        dbd_close(h->server, h->dbd);
+        h->dbd = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+static int send_unavailable(ssd_req_t *q)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                  "scaisend: no database connection");
+    apr_table_setn(q->r->err_headers_out, "Retry-After", "5");
+    return ssd_send_error(q->r, HTTP_SERVICE_UNAVAILABLE,
+                          "storage_unavailable",
+                          "the database is unavailable; retry shortly", NULL);
+}
+
+/* SQLite keeps deleted rows in free pages; with secure_delete it zeroes
+ * them, so a removed key's ciphertext does not linger in the file. The
+ * pragma holds per connection: once on each, marked in its pool. */
+static void sqlite_secure_delete(ap_dbd_t *dbd)
+{
+    void *done = NULL;
+    int nrows;
+
+    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
+        return;
+    }
+    apr_pool_userdata_get(&done, "ssd_secure_delete", dbd->pool);
+    if (!done && apr_dbd_query(dbd->driver, dbd->handle, &nrows,
+                               "PRAGMA secure_delete = ON") == 0) {
+        apr_pool_userdata_setn("on", "ssd_secure_delete", NULL, dbd->pool);
+    }
 }
 
 ssd_store_t *ssd_req_store(ssd_req_t *q)
 {
+    held_t *h;
     ap_dbd_t *dbd;
 
     if (q->store) {
         return q->store;
     }
-    dbd = dbd_acquire(q->r);
-    if (!dbd) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                      "scaisend: no database connection");
-        apr_table_setn(q->r->err_headers_out, "Retry-After", "5");
-        ssd_send_error(q->r, HTTP_SERVICE_UNAVAILABLE, "storage_unavailable",
-                       "the database is unavailable; retry shortly", NULL);
+    if (!(dbd = dbd_open(q->r->pool, q->r->server))) {
+        send_unavailable(q);
         return NULL;
     }
+    sqlite_secure_delete(dbd);
+    h = apr_palloc(q->r->pool, sizeof(*h));
+    h->server = q->r->server;
+    h->dbd = dbd;
+    apr_pool_cleanup_register(q->r->pool, h, give_back,
+                              apr_pool_cleanup_null);
     q->store = apr_pcalloc(q->r->pool, sizeof(*q->store));
     q->store->driver = dbd->driver;
     q->store->handle = dbd->handle;
     q->store->prepared = dbd->prepared;
     q->store->pool = q->r->pool;
     q->store->conn_pool = dbd->pool;
+    q->store->held = h;
     return q->store;
+}
+
+void ssd_req_store_release(ssd_req_t *q)
+{
+    if (q->store) {
+        apr_pool_cleanup_run(q->r->pool, q->store->held, give_back);
+        q->store = NULL;
+    }
 }

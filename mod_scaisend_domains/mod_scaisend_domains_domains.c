@@ -132,21 +132,29 @@ static int send_exists(ssd_req_t *q, const ssd_domain_t *d)
                           "domain");
 }
 
-static int store_new_domain(ssd_req_t *q, ssd_domain_t *d)
+/* A quota does not clear with time: no Retry-After. */
+static int send_quota(ssd_req_t *q)
 {
-    ssd_dkim_key_t key;
+    return ssd_send_error(q->r, HTTP_TOO_MANY_REQUESTS, "quota_exceeded",
+                          apr_psprintf(q->r->pool, "this owner holds %d "
+                                       "domains, the most allowed: delete "
+                                       "unused ones first",
+                                       q->conf->max_domains), NULL);
+}
+
+static int store_new_domain(ssd_req_t *q, ssd_domain_t *d,
+                            const ssd_dkim_key_t *key)
+{
     ssd_event_t ev = {q->who.sub, "domain.created", NULL};
     ssd_store_rc rc;
 
-    if (new_key(q, d, &key) != 0) {
-        return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR,
-                              "internal_error", "the DKIM key could not be "
-                              "generated", NULL);
-    }
     ev.changes = created_changes(q->r->pool, d);
-    rc = ssd_store_domain_create(q->store, d, &key, &ev);
+    rc = ssd_store_domain_create(q->store, d, key, &ev, q->conf->max_domains);
     if (rc == SSD_STORE_CONFLICT) {
         return send_exists(q, d);
+    }
+    if (rc == SSD_STORE_LIMIT) {
+        return send_quota(q);
     }
     if (rc != SSD_STORE_OK) {
         return ssd_send_store_error(q, rc);
@@ -157,28 +165,57 @@ static int store_new_domain(ssd_req_t *q, ssd_domain_t *d)
     return send_domain(q, HTTP_CREATED, d);
 }
 
+/* A plain duplicate or a full quota is answered before a key generation
+ * is spent on it (the transaction still decides races). 1 when the
+ * create may go on; 0 once the answer is sent. */
+static int may_create(ssd_req_t *q, const ssd_domain_t *d)
+{
+    const char *owner = ssd_owner_key(q->r->pool, d->partner_id,
+                                      d->tenant_id);
+    ssd_store_rc rc = ssd_store_domain_find(q->store, owner, d->domain);
+    int held = 0;
+
+    if (rc == SSD_STORE_OK) {
+        send_exists(q, d);
+        return 0;
+    }
+    if (rc == SSD_STORE_NOT_FOUND && q->conf->max_domains > 0) {
+        rc = ssd_store_owner_count(q->store, owner, &held);
+        if (rc == SSD_STORE_OK && held >= q->conf->max_domains) {
+            send_quota(q);
+            return 0;
+        }
+        rc = rc == SSD_STORE_OK ? SSD_STORE_NOT_FOUND : rc;
+    }
+    if (rc != SSD_STORE_NOT_FOUND) {
+        ssd_send_store_error(q, rc);
+        return 0;
+    }
+    return 1;
+}
+
 int ssd_domains_create(ssd_req_t *q)
 {
     ssd_domain_input_t in;
+    ssd_dkim_key_t key;
     ssd_domain_t *d;
-    ssd_store_rc rc;
 
     if (read_input(q, SSD_INPUT_CREATE, &in) != 0
         || !creation_allowed(q, &in) || !ssd_req_store(q)) {
         return OK;
     }
     d = new_domain(q, &in);
-    /* answer a plain duplicate before spending a key generation on it;
-     * the unique constraint still decides races */
-    rc = ssd_store_domain_find(q->store, ssd_owner_key(q->r->pool,
-                               d->partner_id, d->tenant_id), d->domain);
-    if (rc == SSD_STORE_OK) {
-        return send_exists(q, d);
+    if (!may_create(q, d)) {
+        return OK;
     }
-    if (rc != SSD_STORE_NOT_FOUND) {
-        return ssd_send_store_error(q, rc);
+    /* the key generation (up to a second of CPU) holds no connection */
+    ssd_req_store_release(q);
+    if (new_key(q, d, &key) != 0) {
+        return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR,
+                              "internal_error", "the DKIM key could not be "
+                              "generated", NULL);
     }
-    return store_new_domain(q, d);
+    return ssd_req_store(q) ? store_new_domain(q, d, &key) : OK;
 }
 
 int ssd_domain_get(ssd_req_t *q, const char *id)
@@ -218,10 +255,11 @@ static void change_bool(json_object *changes, const char *field, int *value,
     *value = to;
 }
 
-/* Apply the input to d; returns the changes (empty when none). */
-static json_object *apply_patch(apr_pool_t *p, ssd_domain_t *d,
-                                const ssd_domain_input_t *in)
+/* Apply the input to d, as the store read it under its lock; the changes
+ * as JSON text, NULL when there are none. */
+static const char *apply_patch(void *baton, apr_pool_t *p, ssd_domain_t *d)
 {
+    const ssd_domain_input_t *in = baton;
     json_object *changes = ssd_json_new_object(p);
 
     if (in->dmarc_policy) {
@@ -236,7 +274,11 @@ static json_object *apply_patch(apr_pool_t *p, ssd_domain_t *d,
     }
     change_bool(changes, "is_active", &d->is_active, in->is_active);
     change_bool(changes, "is_shared", &d->is_shared, in->is_shared);
-    return changes;
+    if (json_object_object_length(changes) == 0) {
+        return NULL;
+    }
+    d->updated_at = ssd_now_rfc3339(p);
+    return ssd_json_to_string(p, changes);
 }
 
 static int patch_allowed(ssd_req_t *q, const ssd_domain_t *d,
@@ -259,21 +301,17 @@ int ssd_domain_patch(ssd_req_t *q, const char *id)
 {
     ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
     ssd_domain_input_t in;
-    ssd_event_t ev = {q->who.sub, "domain.updated", NULL};
-    json_object *changes;
+    ssd_patch_t patch;
     ssd_store_rc rc;
 
     if (!d || read_input(q, SSD_INPUT_PATCH, &in) != 0
         || !patch_allowed(q, d, &in)) {
         return OK;
     }
-    changes = apply_patch(q->r->pool, d, &in);
-    if (json_object_object_length(changes) == 0) {
-        return send_domain(q, HTTP_OK, d);
-    }
-    d->updated_at = ssd_now_rfc3339(q->r->pool);
-    ev.changes = ssd_json_to_string(q->r->pool, changes);
-    rc = ssd_store_domain_update(q->store, d, &ev);
+    patch.apply = apply_patch;
+    patch.baton = &in;
+    patch.sub = q->who.sub;
+    rc = ssd_store_domain_patch(q->store, d->id, &patch, &d);
     return rc == SSD_STORE_OK ? send_domain(q, HTTP_OK, d)
                               : ssd_send_store_error(q, rc);
 }

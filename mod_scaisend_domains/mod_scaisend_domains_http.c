@@ -2,6 +2,7 @@
  * reading of JSON request bodies (content type, size limit, strictness). */
 #include "mod_scaisend_domains.h"
 #include "ssd_json.h"
+#include "ssd_text.h"
 #include "ssd_view.h"
 
 #include <http_protocol.h>
@@ -83,37 +84,87 @@ static int is_json_type(request_rec *r)
                || strcasecmp(params, "charset=\"utf-8\"") == 0);
 }
 
-static int send_too_large(ssd_req_t *q)
+void ssd_body_open(ssd_body_t *b, request_rec *r)
+{
+    b->r = r;
+    b->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    b->eos = 0;
+}
+
+/* Up to size bytes of the body into buf: the count, 0 at the end, or
+ * -status (413 over LimitRequestBody, 400 when it cannot be read). */
+apr_ssize_t ssd_body_read(ssd_body_t *b, char *buf, apr_size_t size)
+{
+    apr_size_t got = size;
+    apr_status_t rv;
+
+    while (!b->eos) {
+        rv = ap_get_brigade(b->r->input_filters, b->bb, AP_MODE_READBYTES,
+                            APR_BLOCK_READ, size);
+        if (rv != APR_SUCCESS) {
+            b->r->connection->keepalive = AP_CONN_CLOSE;
+            return -ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        }
+        b->eos = !APR_BRIGADE_EMPTY(b->bb)
+                 && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(b->bb));
+        got = size;
+        rv = apr_brigade_flatten(b->bb, buf, &got);
+        apr_brigade_cleanup(b->bb);
+        if (rv != APR_SUCCESS) {
+            return -HTTP_BAD_REQUEST;
+        }
+        if (got > 0) {
+            return (apr_ssize_t)got;
+        }
+    }
+    return 0;
+}
+
+static int send_too_large(ssd_req_t *q, apr_off_t limit)
 {
     /* the rest of the body is not read: do not reuse the connection */
     q->r->connection->keepalive = AP_CONN_CLOSE;
     return ssd_send_error(q->r, HTTP_REQUEST_ENTITY_TOO_LARGE,
                           "payload_too_large",
-                          apr_psprintf(q->r->pool, "the request body is over "
-                                       "the limit of %" APR_OFF_T_FMT
-                                       " bytes", q->conf->max_body), NULL);
+                          limit > 0 ? apr_psprintf(q->r->pool, "the request "
+                                      "body is over the limit of %"
+                                      APR_OFF_T_FMT " bytes", limit)
+                                    : "the request body is over the limit",
+                          NULL);
 }
 
-/* Read the whole body up to the limit; -1 when over it. */
-static int read_body(ssd_req_t *q, char **buf, apr_size_t *len)
+int ssd_send_body_error(ssd_req_t *q, int status, apr_off_t limit)
 {
-    apr_size_t cap = (apr_size_t)q->conf->max_body, got = 0;
-    char *b = apr_palloc(q->r->pool, cap + 1);
-    long n;
+    if (status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        return send_too_large(q, limit);
+    }
+    return ssd_send_error(q->r, HTTP_BAD_REQUEST, "invalid_body",
+                          "the request body could not be read", NULL);
+}
 
-    while ((n = ap_get_client_block(q->r, b + got, cap + 1 - got)) > 0) {
-        got += (apr_size_t)n;
-        if (got > cap) {
-            return -1;
+#define BODY_CHUNK 8192
+
+/* The whole body, in a buffer that grows with what arrives (never the
+ * limit up front); -413 over the limit, -400 unreadable. */
+static int read_body(ssd_req_t *q, const char **buf, apr_size_t *len)
+{
+    apr_size_t cap = (apr_size_t)q->conf->max_body;
+    char *chunk = apr_palloc(q->r->pool, BODY_CHUNK);
+    ssd_body_t body;
+    ssd_buf_t b;
+    apr_ssize_t n;
+
+    ssd_buf_init(&b, q->r->pool, 1024, cap);
+    ssd_body_open(&body, q->r);
+    while ((n = ssd_body_read(&body, chunk, BODY_CHUNK)) > 0) {
+        ssd_buf_add(&b, chunk, (apr_size_t)n);
+        if (b.cut) {
+            return -HTTP_REQUEST_ENTITY_TOO_LARGE;
         }
     }
-    if (n < 0) {
-        return -2;
-    }
-    b[got] = '\0';
-    *buf = b;
-    *len = got;
-    return 0;
+    *buf = b.data;
+    *len = b.len;
+    return n < 0 ? (int)n : 0;
 }
 
 static int body_declared_too_large(ssd_req_t *q)
@@ -137,12 +188,12 @@ static json_object *parse_body(ssd_req_t *q, const char *buf, apr_size_t len)
 
 json_object *ssd_read_json(ssd_req_t *q)
 {
-    char *buf = NULL;
+    const char *buf = "";
     apr_size_t len = 0;
     int rc;
 
     if (body_declared_too_large(q)) {
-        send_too_large(q);
+        send_too_large(q, q->conf->max_body);
         return NULL;
     }
     if (!is_json_type(q->r)) {
@@ -151,16 +202,12 @@ json_object *ssd_read_json(ssd_req_t *q)
                        "Content-Type: application/json", NULL);
         return NULL;
     }
-    if (ap_setup_client_block(q->r, REQUEST_CHUNKED_DECHUNK) != OK
-        || (rc = ap_should_client_block(q->r) ? read_body(q, &buf, &len)
-                                                : 0) == -2) {
-        ssd_send_error(q->r, HTTP_BAD_REQUEST, "invalid_body",
-                       "the request body could not be read", NULL);
+    if ((rc = read_body(q, &buf, &len)) < 0) {
+        /* over ScaiSendMaxBodySize, or cut by httpd's LimitRequestBody */
+        ssd_send_body_error(q, -rc, rc == -HTTP_REQUEST_ENTITY_TOO_LARGE
+                                    && len >= (apr_size_t)q->conf->max_body
+                                    ? q->conf->max_body : 0);
         return NULL;
     }
-    if (rc == -1) {
-        send_too_large(q);
-        return NULL;
-    }
-    return parse_body(q, buf ? buf : "", len);
+    return parse_body(q, buf, len);
 }

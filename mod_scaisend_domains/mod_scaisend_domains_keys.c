@@ -93,15 +93,23 @@ int ssd_domain_rotate(ssd_req_t *q, const char *id)
     if (rc == SSD_STORE_OK) {
         return send_rotation_pending(q);
     }
+    if (rc != SSD_STORE_NOT_FOUND) {
+        return ssd_send_store_error(q, rc);
+    }
+    /* the key generation holds no database connection */
+    ssd_req_store_release(q);
     memset(&k, 0, sizeof(k));
-    if (rc != SSD_STORE_NOT_FOUND
-        || ssd_dkim_generate(q->r->pool, q->conf->key_bits, &w.pkey)
-           != APR_SUCCESS
+    if (ssd_dkim_generate(q->r->pool, q->conf->key_bits, &w.pkey)
+            != APR_SUCCESS
         || !(k.public_key = ssd_dkim_public_b64(q->r->pool, w.pkey))) {
-        return ssd_send_store_error(q, SSD_STORE_FAILED);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      "scaisend: DKIM key generation failed");
+        return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR,
+                              "internal_error", "the DKIM key could not be "
+                              "generated", NULL);
     }
     k.bits = q->conf->key_bits;
-    return store_rotation(q, d, &w, &k);
+    return ssd_req_store(q) ? store_rotation(q, d, &w, &k) : OK;
 }
 
 static int key_not_removable(ssd_req_t *q, const char *state)

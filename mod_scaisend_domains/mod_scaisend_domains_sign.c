@@ -47,36 +47,27 @@ static int malformed(ssd_req_t *q, const ssd_sign_error_t *e)
     return -1;
 }
 
-static int unreadable(ssd_req_t *q)
-{
-    ssd_send_error(q->r, HTTP_BAD_REQUEST, "invalid_body",
-                   "the message could not be read", NULL);
-    return -1;
-}
-
 /* Stream the body into the signer; 0, or -1 once a response is sent. */
 static int stream_message(ssd_req_t *q, ssd_signer_t *s)
 {
     char *buf = apr_palloc(q->r->pool, READ_CHUNK);
     apr_off_t total = 0;
     ssd_sign_error_t err;
-    long n = 0;
+    ssd_body_t body;
+    apr_ssize_t n;
 
-    if (ap_setup_client_block(q->r, REQUEST_CHUNKED_DECHUNK) != OK) {
-        return unreadable(q);
-    }
-    if (ap_should_client_block(q->r)) {
-        while ((n = ap_get_client_block(q->r, buf, READ_CHUNK)) > 0) {
-            if ((total += n) > q->conf->sign_max) {
-                return too_large(q);
-            }
-            if (ssd_signer_feed(s, buf, (apr_size_t)n, &err) != 0) {
-                return malformed(q, &err);
-            }
+    ssd_body_open(&body, q->r);
+    while ((n = ssd_body_read(&body, buf, READ_CHUNK)) > 0) {
+        if ((total += n) > q->conf->sign_max) {
+            return too_large(q);
+        }
+        if (ssd_signer_feed(s, buf, (apr_size_t)n, &err) != 0) {
+            return malformed(q, &err);
         }
     }
     if (n < 0) {
-        return unreadable(q);
+        ssd_send_body_error(q, (int)-n, 0);
+        return -1;
     }
     return ssd_signer_finish(s, &err) != 0 ? malformed(q, &err) : 0;
 }
@@ -104,9 +95,15 @@ static int sign_with_active_key(ssd_req_t *q, ssd_signer_t *s,
     ssd_store_rc rc = ssd_store_signing_key(q->store, d->id, &selector,
                                             &wrapped);
 
+    if (rc == SSD_STORE_NOT_FOUND) {
+        /* deleted since the decision (another node, say): decide again,
+         * for a domain that is no longer registered */
+        ssd_send_verdict_t gone = {SSD_SEND_FAIL, "domain not verified", NULL};
+
+        return refuse_send(q, d->domain, &gone);
+    }
     if (rc != SSD_STORE_OK) {
-        return ssd_send_store_error(q, rc == SSD_STORE_NOT_FOUND
-                                       ? SSD_STORE_FAILED : rc);
+        return ssd_send_store_error(q, rc);
     }
     if (ssd_dkim_unwrap(q->r->pool, q->conf->kek, wrapped, d->id, selector,
                         &key) != APR_SUCCESS

@@ -10,11 +10,6 @@
 #define STALE_MARGIN_MS 10000
 #define WAIT_STEP (50 * 1000)
 
-static apr_int64_t now_ms(void)
-{
-    return apr_time_as_msec(apr_time_now());
-}
-
 /* The active and pending keys of a domain. */
 static void find_keys(const apr_array_header_t *keys,
                       const ssd_dkim_key_t **active,
@@ -126,22 +121,21 @@ static int ks_passed(const apr_array_header_t *ks, const ssd_dkim_key_t *k)
 }
 
 /* The pending key is published: signing switches to it, the old active
- * key retires (and stays valid until removed). */
-static ssd_store_rc activate_pending(ssd_req_t *q, ssd_domain_t *d,
-                                     const ssd_dkim_key_t *pending)
+ * key retires (and stays valid until removed); stored with the outcome. */
+static void plan_activation(ssd_req_t *q, const ssd_domain_t *d,
+                            const ssd_dkim_key_t *pending,
+                            ssd_verify_save_t *save)
 {
     json_object *changes = ssd_json_new_object(q->r->pool);
-    ssd_event_t ev = {q->who.sub, "dkim.activated", NULL};
-    ssd_store_rc rc;
+    ssd_event_t *ev = apr_pcalloc(q->r->pool, sizeof(*ev));
 
     ssd_json_add_str(changes, "old_selector", d->dkim_selector);
     ssd_json_add_str(changes, "new_selector", pending->selector);
-    ev.changes = ssd_json_to_string(q->r->pool, changes);
-    rc = ssd_store_activate(q->store, d, pending->selector, &ev);
-    if (rc == SSD_STORE_OK) {
-        d->dkim_selector = pending->selector;
-    }
-    return rc;
+    ev->sub = q->who.sub;
+    ev->action = "dkim.activated";
+    ev->changes = ssd_json_to_string(q->r->pool, changes);
+    save->activate = pending->selector;
+    save->activated = ev;
 }
 
 /* The pending key is published: the verification stands on the key that
@@ -166,12 +160,31 @@ static int promote_pending(ssd_verify_result_t *res)
     return 1;
 }
 
-static int store_outcome(ssd_req_t *q, ssd_domain_t *d,
-                         const ssd_dkim_key_t *active,
-                         const ssd_dkim_key_t *pending,
-                         ssd_verify_result_t *res)
+/* The run as it was, with what it holds: the domain, its keys, the claim. */
+typedef struct {
+    ssd_domain_t *d;
+    const ssd_dkim_key_t *active, *pending;
+    apr_int64_t claim_ms;
+    ssd_verify_result_t res;
+} run_t;
+
+static int storage_failed(ssd_req_t *q, const run_t *run, ssd_store_rc rc)
+{
+    if (q->store) {
+        ssd_store_verify_release(q->store, run->d->id, NULL, run->claim_ms);
+    }
+    return rc == SSD_STORE_NOT_FOUND
+           ? ssd_send_error(q->r, HTTP_NOT_FOUND, "not_found", "no such "
+                            "domain (it was deleted during the verification)",
+                            NULL)
+           : ssd_send_store_error(q, rc);
+}
+
+static int store_outcome(ssd_req_t *q, run_t *run)
 {
     ssd_verify_save_t save;
+    ssd_verify_result_t *res = &run->res;
+    ssd_domain_t *d = run->d;
     apr_array_header_t *ks = apr_array_make(q->r->pool, 2,
                                             sizeof(ssd_dkim_key_t));
     json_object *answer;
@@ -179,54 +192,67 @@ static int store_outcome(ssd_req_t *q, ssd_domain_t *d,
     ssd_check_result_t old_active = res->dkim;
     int promoted = promote_pending(res);
 
+    memset(&save, 0, sizeof(save));
     taken_elsewhere(q, d, res);
-    set_key_status(ks, active, promoted ? &old_active : &res->dkim);
-    set_key_status(ks, pending, promoted ? &res->dkim : &res->pending);
+    set_key_status(ks, run->active, promoted ? &old_active : &res->dkim);
+    set_key_status(ks, run->pending, promoted ? &res->dkim : &res->pending);
+    if (run->pending && ks_passed(ks, run->pending)) {
+        plan_activation(q, d, run->pending, &save);
+    }
     save.event = apply_outcome(q, d, res);
     answer = ssd_verify_json(q->r->pool, d->domain, d->verified, res);
     save.domain = d;
-    save.answer = ssd_json_to_string(q->r->pool, answer);
+    save.answer = ssd_verify_answer_text(q->r->pool, answer,
+                                         SSD_VERIFY_MAX_ANSWER);
     /* a temporary failure decides nothing: the last verification stands */
     save.last_verification = ssd_verify_outcome(res) == SSD_OUTCOME_UNDECIDED
                              ? NULL : save.answer;
     save.key_status = ks;
-    save.done_ms = now_ms();
+    save.claim_ms = run->claim_ms;
     rc = ssd_store_verify_save(q->store, &save);
-    if (rc == SSD_STORE_OK && pending && ks_passed(ks, pending)) {
-        rc = activate_pending(q, d, pending);
-    }
     if (rc != SSD_STORE_OK) {
-        ssd_store_verify_release(q->store, d->id, now_ms());
-        return ssd_send_store_error(q, rc);
+        return storage_failed(q, run, rc);
     }
-    return ssd_send_json(q->r, HTTP_OK, answer);
+    return ssd_send_text(q->r, HTTP_OK, "application/json", save.answer);
 }
 
-static int run_verification(ssd_req_t *q, ssd_domain_t *d,
-                            const apr_array_header_t *keys)
+/* Checks that could not all run decide nothing: the answer says so, and
+ * nothing of it is stored or activated. */
+static int answer_not_run(ssd_req_t *q, run_t *run)
 {
-    const ssd_dkim_key_t *active, *pending;
+    const char *answer = ssd_verify_answer_text(q->r->pool, ssd_verify_json(
+        q->r->pool, run->d->domain, run->d->verified, &run->res),
+        SSD_VERIFY_MAX_ANSWER);
+
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "scaisend: verification "
+                  "threads could not be started; nothing was stored");
+    if (ssd_store_verify_release(q->store, run->d->id, answer, run->claim_ms)
+        != SSD_STORE_OK) {
+        return ssd_send_store_error(q, SSD_STORE_FAILED);
+    }
+    return ssd_send_text(q->r, HTTP_OK, "application/json", answer);
+}
+
+/* The lookups hold no database connection: a slow zone must not starve
+ * the other requests of the process of connections. */
+static int run_verification(ssd_req_t *q, run_t *run)
+{
     ssd_verify_input_t in;
-    ssd_verify_result_t res;
+    apr_status_t rv;
 
-    find_keys(keys, &active, &pending);
-    if (!active) {
-        ssd_store_verify_release(q->store, d->id, now_ms());
-        return ssd_send_error(q->r, HTTP_CONFLICT, "no_active_key", "the "
-                              "domain has no active DKIM key", NULL);
+    build_input(q, run->d, run->active, run->pending, &in);
+    ssd_req_store_release(q);
+    rv = ssd_verify_run(q->r->pool, &in, &run->res);
+    if (!ssd_req_store(q)) {
+        return OK;
     }
-    build_input(q, d, active, pending, &in);
-    if (ssd_verify_run(q->r->pool, &in, &res) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "scaisend: "
-                      "verification threads could not be started");
-    }
-    return store_outcome(q, d, active, pending, &res);
+    return rv == APR_SUCCESS ? store_outcome(q, run) : answer_not_run(q, run);
 }
 
-static int too_soon(ssd_req_t *q, apr_int64_t claimed_ms)
+static int too_soon(ssd_req_t *q, const ssd_verify_state_t *vs)
 {
-    apr_int64_t left = claimed_ms + q->conf->verify_interval_s * 1000
-                       - now_ms();
+    apr_int64_t left = vs->claimed_ms + q->conf->verify_interval_s * 1000
+                       - vs->now_ms;
     apr_int64_t secs = left > 0 ? (left + 999) / 1000 : 1;
 
     apr_table_setn(q->r->err_headers_out, "Retry-After",
@@ -237,59 +263,94 @@ static int too_soon(ssd_req_t *q, apr_int64_t claimed_ms)
                                        APR_INT64_T_FMT " s", secs), NULL);
 }
 
-/* Another request is verifying this domain: wait for its answer. */
-static int wait_for_other(ssd_req_t *q, ssd_domain_t *d)
+/* The domain's claim, read on a connection held only for the read; 0, or
+ * -1 once an error has been sent. */
+static int poll_state(ssd_req_t *q, const char *id, ssd_verify_state_t *vs)
 {
-    apr_int64_t claimed = 0, done = 0;
+    ssd_store_rc rc;
+
+    if (!ssd_req_store(q)) {
+        return -1;
+    }
+    rc = ssd_store_verify_state(q->store, id, vs);
+    if (rc != SSD_STORE_OK) {
+        ssd_send_store_error(q, rc);
+        return -1;
+    }
+    ssd_req_store_release(q);
+    return 0;
+}
+
+/* Another request is verifying this domain: wait for that run -- holding
+ * no connection -- and answer what it answered; never an older answer. */
+static int wait_for_other(ssd_req_t *q, ssd_domain_t *d,
+                          ssd_verify_state_t *vs)
+{
+    apr_int64_t waited_for = vs->claimed_ms;
     apr_time_t until = apr_time_now()
         + apr_time_from_msec(q->conf->verify_budget_ms + STALE_MARGIN_MS);
     const char *answer = NULL;
+    apr_int64_t answer_ms = 0;
 
-    while (ssd_store_verify_state(q->store, d->id, &claimed, &done)
-               == SSD_STORE_OK
-           && claimed > done && apr_time_now() < until) {
+    ssd_req_store_release(q);
+    while (vs->claimed_ms == waited_for && vs->claimed_ms > vs->done_ms
+           && apr_time_now() < until) {
         apr_sleep(WAIT_STEP);
+        if (poll_state(q, d->id, vs) != 0) {
+            return OK;
+        }
     }
-    if (claimed > done || ssd_store_verify_answer(q->store, d->id, &answer)
-                              != SSD_STORE_OK) {
-        return too_soon(q, claimed);
+    if (!ssd_req_store(q)) {
+        return OK;
+    }
+    if (ssd_store_verify_answer(q->store, d->id, &answer, &answer_ms)
+            != SSD_STORE_OK || answer_ms != waited_for) {
+        return too_soon(q, vs);
     }
     return ssd_send_text(q->r, HTTP_OK, "application/json", answer);
 }
 
 static int claimed_elsewhere(ssd_req_t *q, ssd_domain_t *d)
 {
-    apr_int64_t claimed = 0, done = 0;
+    ssd_verify_state_t vs;
 
-    if (ssd_store_verify_state(q->store, d->id, &claimed, &done)
-        != SSD_STORE_OK) {
+    memset(&vs, 0, sizeof(vs));
+    if (ssd_store_verify_state(q->store, d->id, &vs) != SSD_STORE_OK) {
         return ssd_send_store_error(q, SSD_STORE_FAILED);
     }
-    return claimed > done ? wait_for_other(q, d) : too_soon(q, claimed);
+    return vs.claimed_ms > vs.done_ms ? wait_for_other(q, d, &vs)
+                                      : too_soon(q, &vs);
 }
 
 int ssd_domain_verify(ssd_req_t *q, const char *id)
 {
-    ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
+    run_t run;
     apr_array_header_t *keys;
     ssd_store_rc rc;
 
-    if (!d) {
+    memset(&run, 0, sizeof(run));
+    if (!(run.d = ssd_domain_load(q, id, SSD_ACCESS_WRITE))) {
         return OK;
     }
-    rc = ssd_store_verify_claim(q->store, d->id, now_ms(),
+    rc = ssd_store_verify_claim(q->store, run.d->id,
                                 (apr_int64_t)q->conf->verify_interval_s * 1000,
-                                q->conf->verify_budget_ms + STALE_MARGIN_MS);
+                                q->conf->verify_budget_ms + STALE_MARGIN_MS,
+                                &run.claim_ms);
     if (rc == SSD_STORE_CONFLICT) {
-        return claimed_elsewhere(q, d);
+        return claimed_elsewhere(q, run.d);
     }
     if (rc != SSD_STORE_OK) {
         return ssd_send_store_error(q, rc);
     }
-    rc = ssd_store_keys_get(q->store, d->id, &keys);
+    rc = ssd_store_keys_get(q->store, run.d->id, &keys);
     if (rc != SSD_STORE_OK) {
-        ssd_store_verify_release(q->store, d->id, now_ms());
-        return ssd_send_store_error(q, rc);
+        return storage_failed(q, &run, rc);
     }
-    return run_verification(q, d, keys);
+    find_keys(keys, &run.active, &run.pending);
+    if (!run.active) {
+        ssd_store_verify_release(q->store, run.d->id, NULL, run.claim_ms);
+        return ssd_send_error(q->r, HTTP_CONFLICT, "no_active_key", "the "
+                              "domain has no active DKIM key", NULL);
+    }
+    return run_verification(q, &run);
 }

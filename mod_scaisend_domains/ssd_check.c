@@ -1,10 +1,12 @@
 /* ssd_check: findings, escaping and the tag-list parser shared by the
  * DKIM, SPF and DMARC checks. */
 #include "ssd_check.h"
+#include "ssd_text.h"
 
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_hash.h>
 
 const char *ssd_check_status_name(ssd_check_status_e s)
 {
@@ -21,11 +23,21 @@ void ssd_check_init(apr_pool_t *p, ssd_check_result_t *out, const char *host)
     out->warnings = apr_array_make(p, 2, sizeof(ssd_finding_t));
 }
 
-static ssd_finding_t *push(apr_array_header_t *list, const char *check,
-                           const char *code, const char *host,
-                           const char *message)
+/* A finding past the cap is counted, not kept: the caller still gets a
+ * finding to fill in, which goes nowhere. */
+static ssd_finding_t *push(apr_array_header_t *list, int *dropped,
+                           const char *check, const char *code,
+                           const char *host, const char *message)
 {
-    ssd_finding_t *f = apr_array_push(list);
+    ssd_finding_t *f;
+
+    if (list->nelts >= SSD_CHECK_MAX_FINDINGS) {
+        (*dropped)++;
+        f = apr_palloc(list->pool, sizeof(*f));
+    }
+    else {
+        f = apr_array_push(list);
+    }
 
     memset(f, 0, sizeof(*f));
     f->check = check;
@@ -43,7 +55,8 @@ ssd_finding_t *ssd_check_error(apr_pool_t *p, ssd_check_result_t *out,
     if (out->status == SSD_CHECK_PASS) {
         out->status = SSD_CHECK_FAIL;
     }
-    return push(out->errors, check, code, host, message);
+    return push(out->errors, &out->dropped_errors, check, code, host,
+                message);
 }
 
 ssd_finding_t *ssd_check_warning(apr_pool_t *p, ssd_check_result_t *out,
@@ -51,7 +64,8 @@ ssd_finding_t *ssd_check_warning(apr_pool_t *p, ssd_check_result_t *out,
                                  const char *host, const char *message)
 {
     (void)p;
-    return push(out->warnings, check, code, host, message);
+    return push(out->warnings, &out->dropped_warnings, check, code, host,
+                message);
 }
 
 const char *ssd_check_temp_code(ssd_dns_rc rc)
@@ -105,39 +119,52 @@ void ssd_check_temp(apr_pool_t *p, ssd_check_result_t *out,
     if (out->status == SSD_CHECK_PASS) {
         out->status = SSD_CHECK_TEMPERROR;
     }
-    push(out->errors, check, ssd_check_temp_code(rc), host,
-         temp_message(p, name, rc));
+    push(out->errors, &out->dropped_errors, check, ssd_check_temp_code(rc),
+         host, temp_message(p, name, rc));
 }
 
 void ssd_check_temp_warning(apr_pool_t *p, ssd_check_result_t *out,
                             const char *check, const char *name,
                             ssd_dns_rc rc)
 {
-    push(out->warnings, check, ssd_check_temp_code(rc), name,
-         temp_message(p, name, rc));
+    push(out->warnings, &out->dropped_warnings, check,
+         ssd_check_temp_code(rc), name, temp_message(p, name, rc));
+}
+
+static void add_escaped(ssd_buf_t *b, const char *data, apr_size_t len)
+{
+    ssd_buf_add_escaped(b, data, len);
+    if (b->cut) {
+        b->max = 0;
+        ssd_buf_adds(b, "...");
+    }
 }
 
 const char *ssd_check_escape(apr_pool_t *p, const char *data, apr_size_t len)
 {
-    char *out = apr_palloc(p, len * 4 + 1), *o = out;
-    apr_size_t i;
+    ssd_buf_t b;
 
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)data[i];
+    ssd_buf_init(&b, p, len < SSD_CHECK_MAX_FOUND ? len + 1 : 256,
+                 SSD_CHECK_MAX_FOUND);
+    add_escaped(&b, data, len);
+    return ssd_buf_str(&b);
+}
 
-        if (c == '\\') {
-            *o++ = '\\';
-            *o++ = '\\';
-        }
-        else if (c < 0x20 || c > 0x7e) {
-            o += apr_snprintf(o, 5, "\\%03u", (unsigned)c);
-        }
-        else {
-            *o++ = (char)c;
+const char *ssd_check_found_list(apr_pool_t *p, const apr_array_header_t *txts,
+                                 int (*keep)(const char *, apr_size_t))
+{
+    const ssd_txt_t *t = (const ssd_txt_t *)txts->elts;
+    ssd_buf_t b;
+    int i;
+
+    ssd_buf_init(&b, p, 256, SSD_CHECK_MAX_FOUND);
+    for (i = 0; i < txts->nelts && !b.cut; i++) {
+        if (!keep || keep(t[i].data, t[i].len)) {
+            ssd_buf_add_sep(&b, " | ");
+            add_escaped(&b, t[i].data, t[i].len);
         }
     }
-    *o = '\0';
-    return out;
+    return b.len ? ssd_buf_str(&b) : NULL;
 }
 
 int ssd_check_is_quoted(const char *data, apr_size_t len)
@@ -207,27 +234,46 @@ const char *ssd_tag_get(const apr_array_header_t *tags, const char *name,
     return NULL;
 }
 
+/* Names seen so far, for the duplicate rule (a hash: linear in the
+ * number of tags, whatever a zone publishes). */
+static int seen_before(apr_pool_t *p, apr_hash_t *seen, const char *name,
+                       int nocase)
+{
+    char *key = apr_pstrdup(p, name), *c;
+
+    for (c = key; nocase && *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    if (apr_hash_get(seen, key, APR_HASH_KEY_STRING)) {
+        return 1;
+    }
+    apr_hash_set(seen, key, APR_HASH_KEY_STRING, key);
+    return 0;
+}
+
 static const char *parse_spec(apr_pool_t *p, const char *spec,
                               apr_size_t len, int nocase,
-                              apr_array_header_t *tags)
+                              apr_array_header_t *tags, apr_hash_t *seen)
 {
-    const char *eq = memchr(spec, '=', len), *seg = trim(p, spec, len);
+    const char *eq = memchr(spec, '=', len);
     ssd_tag_t *t;
 
     if (!eq) {
-        return apr_psprintf(p, "'%s' is not a tag=value pair", seg);
+        const char *seg = trim(p, spec, len);
+
+        return apr_psprintf(p, "'%s' is not a tag=value pair",
+                            ssd_check_escape(p, seg, strlen(seg)));
     }
     t = apr_array_push(tags);
     t->name = trim(p, spec, (apr_size_t)(eq - spec));
     t->value = trim(p, eq + 1, len - (apr_size_t)(eq - spec) - 1);
     if (!valid_tag_name(t->name)) {
-        return apr_psprintf(p, "'%s' is not a valid tag name", t->name);
+        return apr_psprintf(p, "'%s' is not a valid tag name",
+                            ssd_check_escape(p, t->name, strlen(t->name)));
     }
-    tags->nelts--;
-    if (ssd_tag_get(tags, t->name, nocase)) {
+    if (seen_before(p, seen, t->name, nocase)) {
         return apr_psprintf(p, "tag %s= appears more than once", t->name);
     }
-    tags->nelts++;
     return check_value(p, t->name, t->value);
 }
 
@@ -236,6 +282,7 @@ const char *ssd_tag_list_parse(apr_pool_t *p, const char *data,
                                apr_array_header_t **tags)
 {
     const char *end = data + len, *s = data, *semi, *msg;
+    apr_hash_t *seen = apr_hash_make(p);
 
     *tags = apr_array_make(p, 8, sizeof(ssd_tag_t));
     if (memchr(data, '\0', len)) {
@@ -252,7 +299,7 @@ const char *ssd_tag_list_parse(apr_pool_t *p, const char *data,
                    : "empty tag (two ';' in a row or a leading ';')";
         }
         msg = parse_spec(p, s, (apr_size_t)((semi ? semi : end) - s),
-                         nocase, *tags);
+                         nocase, *tags, seen);
         if (msg || !semi) {
             return msg;
         }

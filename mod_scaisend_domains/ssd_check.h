@@ -35,12 +35,18 @@ typedef enum {
     SSD_CHECK_TEMPERROR
 } ssd_check_status_e;
 
+/* Bounds on what a zone owner controls (api.md section 11). */
+#define SSD_CHECK_MAX_FINDINGS 20   /* errors, and warnings, per check */
+#define SSD_CHECK_MAX_FOUND 2048    /* bytes of a finding's found text */
+
 typedef struct {
     ssd_check_status_e status;
     const char *host;
     apr_array_header_t *errors;     /* ssd_finding_t */
     apr_array_header_t *warnings;   /* ssd_finding_t */
     int lookups;                    /* fetch calls made */
+    int dropped_errors;             /* past SSD_CHECK_MAX_FINDINGS */
+    int dropped_warnings;
 } ssd_check_result_t;
 
 /* DKIM (RFC 6376 §3.6.1, RFC 8301): TXT at <selector>._domainkey.<domain>
@@ -99,9 +105,14 @@ void ssd_check_temp_warning(apr_pool_t *p, ssd_check_result_t *out,
 const char *ssd_check_temp_code(ssd_dns_rc rc);
 
 /* Raw bytes as printable ASCII: bytes outside 0x20-0x7E become \ddd
- * (decimal, as in zone files) and a backslash becomes \\. */
+ * (decimal, as in zone files) and a backslash becomes \\; at most
+ * SSD_CHECK_MAX_FOUND bytes, cut with "..." past that. */
 const char *ssd_check_escape(apr_pool_t *p, const char *data,
                              apr_size_t len);
+/* The records of txts that keep() selects, escaped and joined with
+ * " | ", within SSD_CHECK_MAX_FOUND bytes; NULL when none. */
+const char *ssd_check_found_list(apr_pool_t *p, const apr_array_header_t *txts,
+                                 int (*keep)(const char *, apr_size_t));
 /* Whether a value was pasted with its quotes: "..." (length >= 2). */
 int ssd_check_is_quoted(const char *data, apr_size_t len);
 

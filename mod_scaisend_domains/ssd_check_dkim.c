@@ -285,23 +285,15 @@ static void missing(dkim_t *k, ssd_txt_fetch_fn fetch, void *baton)
 
 static void multiple(dkim_t *k, const apr_array_header_t *txts, int n)
 {
-    const ssd_txt_t *t = (const ssd_txt_t *)txts->elts;
-    const char *found = NULL;
     ssd_finding_t *f;
-    int i;
 
-    for (i = 0; i < txts->nelts; i++) {
-        const char *e = ssd_check_escape(k->p, t[i].data, t[i].len);
-
-        found = found ? apr_pstrcat(k->p, found, " | ", e, NULL) : e;
-    }
     f = ssd_check_error(k->p, k->out, CHECK, "multiple_records", k->host,
         apr_psprintf(k->p, "%d DKIM records are published at %s and "
                      "verifiers fail when there is more than one: delete all "
                      "but one, so that the only record there is: %s", n,
                      k->where, shown(k)));
     f->expected = k->expected;
-    f->found = found;
+    f->found = ssd_check_found_list(k->p, txts, NULL);
 }
 
 void ssd_check_dkim(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,

@@ -28,6 +28,7 @@
 #include <libpsl.h>
 
 #define CHECK "dmarc"
+#define SSD_DMARC_MAX_RUA 2     /* report destinations checked (section 11) */
 
 typedef struct {
     apr_pool_t *p;
@@ -188,16 +189,24 @@ static void check_rua_domain(dmarc_t *d, const char *addr,
                      name))->expected = "v=DMARC1";
 }
 
-/* rua = dmarc-uri *( "," dmarc-uri ); only mailto: URIs are checked. */
+/* rua = dmarc-uri *( "," dmarc-uri ); only mailto: URIs are checked, and
+ * only the first SSD_DMARC_MAX_RUA of them: the names are the zone
+ * owner's to choose, each costs a lookup, and receivers need not send to
+ * more (the rest is one warning). */
 static void check_rua(dmarc_t *d, const char *rua)
 {
     char *copy = apr_pstrdup(d->p, rua), *last, *u, *at, *bang;
+    int n = 0, skipped = 0;
 
     for (u = apr_strtok(copy, ",", &last); u; u = apr_strtok(NULL, ",", &last)) {
         while (apr_isspace(*u)) {
             u++;
         }
         if (strncasecmp(u, "mailto:", 7) != 0 || !(at = strrchr(u, '@'))) {
+            continue;
+        }
+        if (n++ >= SSD_DMARC_MAX_RUA) {
+            skipped++;
             continue;
         }
         if ((bang = strchr(at, '!'))) {
@@ -209,6 +218,13 @@ static void check_rua(dmarc_t *d, const char *rua)
         if (at[1]) {
             check_rua_domain(d, u + 7, at + 1);
         }
+    }
+    if (skipped) {
+        ssd_check_warning(d->p, d->out, CHECK, "rua_not_checked", d->host,
+            apr_psprintf(d->p, "rua= lists %d report addresses; the first %d "
+                         "were checked and the other %d were not: receivers "
+                         "may send reports to no more than two, so list at "
+                         "most two", n, SSD_DMARC_MAX_RUA, skipped));
     }
 }
 
@@ -278,20 +294,10 @@ static void no_record(dmarc_t *d, const ssd_txt_answer_t *a)
 
 static void multiple(dmarc_t *d, const ssd_txt_answer_t *a, int n)
 {
-    const ssd_txt_t *t = (const ssd_txt_t *)a->txts->elts;
-    const char *found = NULL;
-    int i;
-
-    for (i = 0; i < a->txts->nelts; i++) {
-        if (is_dmarc(t[i].data, t[i].len)) {
-            const char *e = ssd_check_escape(d->p, t[i].data, t[i].len);
-
-            found = found ? apr_pstrcat(d->p, found, " | ", e, NULL) : e;
-        }
-    }
     fail(d, "multiple_records", apr_psprintf(d->p, "%d DMARC records are "
          "published at %s, and receivers then apply no DMARC policy at all: "
-         "keep exactly one, e.g. %s", n, d->host, d->expected))->found = found;
+         "keep exactly one, e.g. %s", n, d->host, d->expected))->found =
+        ssd_check_found_list(d->p, a->txts, is_dmarc);
 }
 
 static int dmarc_records(const ssd_txt_answer_t *a, const ssd_txt_t **first)

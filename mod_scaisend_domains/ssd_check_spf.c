@@ -21,11 +21,13 @@
  * is reported as soon as it is seen (a receiver would hit the limit). */
 #include "ssd_check.h"
 #include "ssd_spf.h"
+#include "ssd_text.h"
 
 #include <string.h>
 #include <arpa/inet.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_hash.h>
 
 #define CHECK "spf"
 #define MAX_TERMS 10
@@ -61,20 +63,24 @@ static int is_our_include(const spf_t *s, const term_t *t)
 static const char *with_include(const spf_t *s, const char *rec)
 {
     apr_array_header_t *terms;
-    const char *out = apr_pstrcat(s->p, "v=spf1 include:", s->include, NULL);
     const term_t *t;
+    ssd_buf_t b;
     int i;
 
+    ssd_buf_init(&b, s->p, strlen(rec) + strlen(s->include) + 16, 0);
+    ssd_buf_addf(&b, "v=spf1 include:%s", s->include);
     if (ssd_spf_parse(s->p, rec, &terms)) {
-        return apr_pstrcat(s->p, out, rec + 6, NULL);
+        ssd_buf_adds(&b, rec + 6);
+        return ssd_buf_str(&b);
     }
     t = (const term_t *)terms->elts;
     for (i = 0; i < terms->nelts; i++) {
         if (!is_our_include(s, &t[i])) {
-            out = apr_pstrcat(s->p, out, " ", t[i].text, NULL);
+            ssd_buf_addc(&b, ' ');
+            ssd_buf_adds(&b, t[i].text);
         }
     }
-    return out;
+    return ssd_buf_str(&b);
 }
 
 static const char *default_record(const spf_t *s)
@@ -132,14 +138,16 @@ static int on_stack(const spf_t *s, const char *name)
 
 static const char *chain(const spf_t *s, const char *last)
 {
-    const char *c = "";
+    ssd_buf_t b;
     int i;
 
+    ssd_buf_init(&b, s->p, 128, 0);
     for (i = 0; i < s->stack->nelts; i++) {
-        c = apr_pstrcat(s->p, c, APR_ARRAY_IDX(s->stack, i, const char *),
-                        " -> ", NULL);
+        ssd_buf_adds(&b, APR_ARRAY_IDX(s->stack, i, const char *));
+        ssd_buf_adds(&b, " -> ");
     }
-    return apr_pstrcat(s->p, c, last, NULL);
+    ssd_buf_adds(&b, last);
+    return ssd_buf_str(&b);
 }
 
 /* The SPF records among the TXT records; *first set to the first one. */
@@ -366,16 +374,41 @@ static void no_record(spf_t *s, const ssd_txt_answer_t *a)
     f->expected = default_record(s);
 }
 
+/* A term of a record to merge: kept once, our include and redirect=
+ * dropped, the first all remembered for the end. */
+static void merge_term(spf_t *s, char *w, ssd_buf_t *out, apr_hash_t *seen,
+                       const char **all)
+{
+    term_t term;
+
+    if (ssd_spf_parse_term(s->p, w, &term) == NULL
+        && (is_our_include(s, &term)
+            || (term.modifier && !strcmp(term.name, "redirect")))) {
+        return;
+    }
+    if (!strcasecmp(w + strspn(w, "+-~?"), "all")) {
+        *all = *all ? *all : w;
+    }
+    else if (!apr_hash_get(seen, w, APR_HASH_KEY_STRING)) {
+        apr_hash_set(seen, w, APR_HASH_KEY_STRING, w);
+        ssd_buf_addc(out, ' ');
+        ssd_buf_adds(out, w);
+    }
+}
+
 /* All records' terms in one: our include first, the others once each
  * (redirect= dropped), then the first record's all (or ~all). */
 static const char *merged(spf_t *s, const ssd_txt_answer_t *a)
 {
     const ssd_txt_t *t = (const ssd_txt_t *)a->txts->elts;
-    const char *out = apr_pstrcat(s->p, "v=spf1 include:", s->include, NULL);
+    apr_hash_t *seen = apr_hash_make(s->p);
     const char *all = NULL;
     char *copy, *last, *w;
+    ssd_buf_t out;
     int i;
 
+    ssd_buf_init(&out, s->p, 256, 0);
+    ssd_buf_addf(&out, "v=spf1 include:%s", s->include);
     for (i = 0; i < a->txts->nelts; i++) {
         if (!ssd_spf_is_record(t[i].data, t[i].len)) {
             continue;
@@ -383,46 +416,25 @@ static const char *merged(spf_t *s, const ssd_txt_answer_t *a)
         copy = apr_pstrmemdup(s->p, t[i].data + 6, t[i].len - 6);
         for (w = apr_strtok(copy, " ", &last); w;
              w = apr_strtok(NULL, " ", &last)) {
-            term_t term;
-
-            if (ssd_spf_parse_term(s->p, w, &term) == NULL
-                && (is_our_include(s, &term) || (term.modifier
-                    && !strcmp(term.name, "redirect")))) {
-                continue;
-            }
-            if (!strcasecmp(w + strspn(w, "+-~?"),
-                            "all")) {
-                all = all ? all : w;
-            }
-            else if (!strstr(apr_pstrcat(s->p, out, " ", NULL),
-                             apr_pstrcat(s->p, " ", w, " ", NULL))) {
-                out = apr_pstrcat(s->p, out, " ", w, NULL);
-            }
+            merge_term(s, w, &out, seen, &all);
         }
     }
-    return apr_pstrcat(s->p, out, " ", all ? all : "~all", NULL);
+    ssd_buf_addc(&out, ' ');
+    ssd_buf_adds(&out, all ? all : "~all");
+    return ssd_buf_str(&out);
 }
 
 static void multiple(spf_t *s, const ssd_txt_answer_t *a, int n)
 {
-    const ssd_txt_t *t = (const ssd_txt_t *)a->txts->elts;
-    const char *found = NULL, *m = merged(s, a);
+    const char *m = merged(s, a);
     ssd_finding_t *f;
-    int i;
 
-    for (i = 0; i < a->txts->nelts; i++) {
-        if (ssd_spf_is_record(t[i].data, t[i].len)) {
-            const char *e = ssd_check_escape(s->p, t[i].data, t[i].len);
-
-            found = found ? apr_pstrcat(s->p, found, " | ", e, NULL) : e;
-        }
-    }
     f = fail(s, "multiple_records", s->domain, apr_psprintf(s->p, "%d SPF "
              "records are published at %s, and receivers then fail SPF with "
              "a permanent error: merge them into one TXT record and delete "
              "the others, e.g. publish: %s", n, s->domain, m));
     f->expected = m;
-    f->found = found;
+    f->found = ssd_check_found_list(s->p, a->txts, ssd_spf_is_record);
 }
 
 static void judge(spf_t *s)

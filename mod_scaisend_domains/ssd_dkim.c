@@ -3,6 +3,9 @@
 #include "ssd_b64.h"
 
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include <openssl/crypto.h>
@@ -162,12 +165,14 @@ apr_status_t ssd_dkim_unwrap(apr_pool_t *p, const unsigned char *kek,
         return APR_EGENERAL;
     }
     plen = (int)blen - NONCE_LEN - TAG_LEN;
-    plain = apr_palloc(p, (apr_size_t)plen);
+    if (!(plain = OPENSSL_secure_malloc((size_t)plen))) {
+        return APR_ENOMEM;
+    }
     if (open_box(kek, wrap_aad(p, domain_id, selector), box, (int)blen,
                  plain)) {
         key = der_to_private_key(plain, plen);
     }
-    OPENSSL_cleanse(plain, (size_t)plen);
+    OPENSSL_secure_clear_free(plain, (size_t)plen);
     if (!key) {
         return APR_EGENERAL;
     }
@@ -176,10 +181,42 @@ apr_status_t ssd_dkim_unwrap(apr_pool_t *p, const unsigned char *kek,
     return APR_SUCCESS;
 }
 
-static apr_status_t kek_wipe(void *data)
+/* Memory for secrets: its own pages, locked where the limits allow and
+ * left out of core dumps; wiped and unmapped with the pool. */
+static apr_status_t secret_release(void *data)
 {
     OPENSSL_cleanse(data, SSD_KEK_LEN);
+    munmap(data, (size_t)sysconf(_SC_PAGESIZE));
     return APR_SUCCESS;
+}
+
+static unsigned char *secret_page(apr_pool_t *p)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void *m = mmap(NULL, page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (m == MAP_FAILED) {
+        return NULL;
+    }
+    madvise(m, page, MADV_DONTDUMP);
+    (void)mlock(m, page);
+    apr_pool_cleanup_register(p, m, secret_release, apr_pool_cleanup_null);
+    return m;
+}
+
+/* Only the owner and the group may read the key-encryption key. */
+static const char *kek_mode_error(apr_pool_t *p, const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0 || !(st.st_mode & S_IRWXO)) {
+        return NULL;
+    }
+    return apr_psprintf(p, "key-encryption key file %s may be read by "
+                        "anyone (mode %04o): make it readable by its owner "
+                        "and group only, e.g. chmod 640 %s", path,
+                        (unsigned)(st.st_mode & 07777), path);
 }
 
 const char *ssd_dkim_read_kek(apr_pool_t *p, const char *path,
@@ -189,6 +226,7 @@ const char *ssd_dkim_read_kek(apr_pool_t *p, const char *path,
     apr_finfo_t fi;
     apr_size_t got = 0;
     unsigned char *buf;
+    const char *err;
     apr_status_t rv;
 
     rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
@@ -202,8 +240,14 @@ const char *ssd_dkim_read_kek(apr_pool_t *p, const char *path,
         return apr_psprintf(p, "key-encryption key file %s must hold exactly "
                             "%d bytes", path, SSD_KEK_LEN);
     }
-    buf = apr_palloc(p, SSD_KEK_LEN);
-    apr_pool_cleanup_register(p, buf, kek_wipe, apr_pool_cleanup_null);
+    if ((err = kek_mode_error(p, path))) {
+        apr_file_close(f);
+        return err;
+    }
+    if (!(buf = secret_page(p))) {
+        apr_file_close(f);
+        return "cannot map memory for the key-encryption key";
+    }
     rv = apr_file_read_full(f, buf, SSD_KEK_LEN, &got);
     apr_file_close(f);
     if (rv != APR_SUCCESS || got != SSD_KEK_LEN) {
@@ -211,4 +255,11 @@ const char *ssd_dkim_read_kek(apr_pool_t *p, const char *path,
     }
     *kek = buf;
     return NULL;
+}
+
+void ssd_dkim_secure_heap(void)
+{
+    if (!CRYPTO_secure_malloc_initialized()) {
+        CRYPTO_secure_malloc_init(SSD_SECURE_HEAP, 32);
+    }
 }

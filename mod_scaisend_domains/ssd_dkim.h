@@ -30,9 +30,17 @@ apr_status_t ssd_dkim_unwrap(apr_pool_t *p, const unsigned char *kek,
                              const char *wrapped, const char *domain_id,
                              const char *selector, EVP_PKEY **out);
 
-/* Read a key-encryption key file: exactly SSD_KEK_LEN bytes. Returns NULL
- * or an error message; the key lives in p and is wiped when p is cleared. */
+/* Read a key-encryption key file: exactly SSD_KEK_LEN bytes, readable by
+ * its owner and group only. Returns NULL or an error message; the key
+ * lives in a page of its own (locked when allowed, never in a core dump)
+ * and is wiped when p is cleared. */
 const char *ssd_dkim_read_kek(apr_pool_t *p, const char *path,
                               unsigned char **kek);
+
+/* OpenSSL's secure heap (locked, left out of core dumps), where private
+ * keys' numbers and their unwrapped DER live; once per process, before
+ * any key is parsed. */
+#define SSD_SECURE_HEAP (8 * 1024 * 1024)
+void ssd_dkim_secure_heap(void);
 
 #endif

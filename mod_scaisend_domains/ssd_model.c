@@ -12,7 +12,7 @@ const char *ssd_owner_key(apr_pool_t *p, const char *partner_id,
     if (!tenant_id) {
         return apr_pstrcat(p, "p:", partner_id, NULL);
     }
-    return apr_pstrcat(p, "t:", partner_id, ":", tenant_id, NULL);
+    return apr_pstrcat(p, "t:", partner_id, " ", tenant_id, NULL);
 }
 
 const char *ssd_now_rfc3339(apr_pool_t *p)

@@ -39,7 +39,9 @@ typedef struct {
 } ssd_dkim_key_t;
 
 /* The owner key that makes (owner, domain) unique across both engines:
- * "p:<partner>" for partner-owned, "t:<partner>:<tenant>" otherwise. */
+ * "p:<partner>" for partner-owned, "t:<partner> <tenant>" otherwise. Ids
+ * are printable ASCII without spaces (the principal refuses others), so
+ * the space makes the key one-to-one. */
 const char *ssd_owner_key(apr_pool_t *p, const char *partner_id,
                           const char *tenant_id);
 

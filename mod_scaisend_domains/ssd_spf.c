@@ -295,7 +295,16 @@ const char *ssd_spf_parse(apr_pool_t *p, const char *rec,
     int redirects = 0, exps = 0;
 
     *terms = apr_array_make(p, 8, sizeof(term_t));
+    if (strlen(rec) > SSD_SPF_MAX_RECORD) {
+        return apr_psprintf(p, "the record is %lu bytes long; at most %d "
+                            "are accepted", (unsigned long)strlen(rec),
+                            SSD_SPF_MAX_RECORD);
+    }
     for (w = apr_strtok(copy, " ", &last); w; w = apr_strtok(NULL, " ", &last)) {
+        if ((*terms)->nelts == SSD_SPF_MAX_TERMS) {
+            return apr_psprintf(p, "the record has more than %d terms",
+                                SSD_SPF_MAX_TERMS);
+        }
         t = apr_array_push(*terms);
         if ((msg = ssd_spf_parse_term(p, w, t))) {
             return msg;

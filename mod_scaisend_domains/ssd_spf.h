@@ -15,13 +15,19 @@ typedef struct {
     int modifier;
 } term_t;
 
+/* Bounds (api.md section 11): records longer or with more terms are
+ * refused, whatever RFC 7208 leaves open. */
+#define SSD_SPF_MAX_RECORD 4096
+#define SSD_SPF_MAX_TERMS 512
+
 /* A TXT string whose version token is exactly "v=spf1" (any case). */
 int ssd_spf_is_record(const char *s, apr_size_t len);
 /* Domain names equal, ignoring case and one trailing dot. */
 int ssd_spf_same_name(const char *a, const char *b);
 /* One term; NULL, or why it is not valid. */
 const char *ssd_spf_parse_term(apr_pool_t *p, const char *text, term_t *t);
-/* The terms after the version; NULL, or the syntax error found. */
+/* The terms after the version; NULL, or the syntax error found (also
+ * for a record over SSD_SPF_MAX_RECORD bytes or SSD_SPF_MAX_TERMS terms). */
 const char *ssd_spf_parse(apr_pool_t *p, const char *rec,
                           apr_array_header_t **terms);
 

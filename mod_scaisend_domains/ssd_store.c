@@ -60,7 +60,10 @@ static int prepare_all(ssd_store_t *st)
     }
     for (s = ssd_store_statements; s->label; s++) {
         stmt = NULL;
-        if (apr_dbd_prepare(st->driver, st->conn_pool, st->handle, s->sql,
+        if (apr_dbd_prepare(st->driver, st->conn_pool, st->handle,
+                            ssd_store_sql_for(st->conn_pool,
+                                              apr_dbd_name(st->driver),
+                                              s->sql),
                             s->label, &stmt) != 0) {
             return 0;
         }
@@ -277,15 +280,65 @@ static int insert_domain(ssd_store_t *st, const ssd_domain_t *d, int *nrows)
     return ssd_store_run(st, "ssd_domain_insert", nrows, 13, args);
 }
 
+static ssd_store_rc count_rows(ssd_store_t *st, const char *label, int nargs,
+                               const char **args, int *count)
+{
+    ssd_rows_t res;
+    apr_dbd_row_t *row;
+    const char *v;
+
+    *count = 0;
+    if (ssd_store_select(st, label, &res, nargs, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    while ((row = ssd_store_next_row(st, &res))) {
+        v = ssd_store_text(st, row, 0);
+        *count = v ? atoi(v) : 0;
+    }
+    return SSD_STORE_OK;
+}
+
+ssd_store_rc ssd_store_owner_count(ssd_store_t *st, const char *owner_key,
+                                   int *count)
+{
+    const char *args[] = {owner_key};
+
+    return count_rows(st, "ssd_owner_count", 1, args, count);
+}
+
+/* Inside the transaction: the owner's creates serialised, then counted. */
+static ssd_store_rc within_quota(ssd_store_t *st, const char *owner_key,
+                                 int max)
+{
+    const char *args[] = {owner_key};
+    int n = 0;
+
+    if (max <= 0) {
+        return SSD_STORE_OK;
+    }
+    if (count_rows(st, "ssd_owner_lock", 1, args, &n) != SSD_STORE_OK
+        || ssd_store_owner_count(st, owner_key, &n) != SSD_STORE_OK) {
+        return SSD_STORE_FAILED;
+    }
+    return n >= max ? SSD_STORE_LIMIT : SSD_STORE_OK;
+}
+
 ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
                                      const ssd_dkim_key_t *key,
-                                     const ssd_event_t *ev)
+                                     const ssd_event_t *ev,
+                                     int max_per_owner)
 {
     txn_t t;
     int nrows = 0;
+    ssd_store_rc rc;
 
     if (ssd_txn_begin(st, &t) != 0) {
         return SSD_STORE_FAILED;
+    }
+    rc = within_quota(st, ssd_owner_key(st->pool, d->partner_id,
+                                        d->tenant_id), max_per_owner);
+    if (rc != SSD_STORE_OK) {
+        return ssd_txn_end(st, &t, rc);
     }
     if (insert_domain(st, d, &nrows) != 0) {
         t.failed = 1;
@@ -386,19 +439,48 @@ ssd_store_rc ssd_store_domain_list(ssd_store_t *st,
     return SSD_STORE_OK;
 }
 
-ssd_store_rc ssd_store_domain_update(ssd_store_t *st, const ssd_domain_t *d,
-                                     const ssd_event_t *ev)
+/* Lock the domain row for the rest of t; NOT_FOUND when it is gone. */
+ssd_store_rc ssd_store_lock_domain(ssd_store_t *st, txn_t *t, const char *id)
+{
+    const char *args[] = {id};
+    int nrows = 0;
+
+    if (t->failed || ssd_store_run(st, "ssd_domain_lock", &nrows, 1, args)) {
+        t->failed = 1;
+        return SSD_STORE_FAILED;
+    }
+    return nrows == 1 ? SSD_STORE_OK : SSD_STORE_NOT_FOUND;
+}
+
+static void update_domain(ssd_store_t *st, txn_t *t, const ssd_domain_t *d)
 {
     const char *args[] = {d->dmarc_policy, d->dmarc_rua_email,
-                          ssd_store_flag(d->is_shared), ssd_store_flag(d->is_active),
-                          d->updated_at, d->id};
+                          ssd_store_flag(d->is_shared),
+                          ssd_store_flag(d->is_active), d->updated_at, d->id};
+
+    ssd_txn_run(st, t, "ssd_domain_update", 6, args);
+}
+
+ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
+                                    const ssd_patch_t *patch,
+                                    ssd_domain_t **out)
+{
+    ssd_event_t ev = {patch->sub, "domain.updated", NULL};
+    ssd_store_rc rc;
     txn_t t;
 
     if (ssd_txn_begin(st, &t) != 0) {
         return SSD_STORE_FAILED;
     }
-    ssd_txn_run(st, &t, "ssd_domain_update", 6, args);
-    ssd_store_insert_event(st, &t, d, ev);
+    if ((rc = ssd_store_lock_domain(st, &t, id)) != SSD_STORE_OK
+        || (rc = ssd_store_domain_get(st, id, out)) != SSD_STORE_OK) {
+        return ssd_txn_end(st, &t, rc);
+    }
+    ev.changes = patch->apply(patch->baton, st->pool, *out);
+    if (ev.changes) {
+        update_domain(st, &t, *out);
+        ssd_store_insert_event(st, &t, *out, &ev);
+    }
     return ssd_txn_end(st, &t, SSD_STORE_OK);
 }
 
@@ -407,12 +489,18 @@ ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,
 {
     const char *args[] = {d->id};
     txn_t t;
+    int nrows = 0;
 
     if (ssd_txn_begin(st, &t) != 0) {
         return SSD_STORE_FAILED;
     }
+    if (ssd_store_run(st, "ssd_domain_delete", &nrows, 1, args) != 0) {
+        t.failed = 1;
+    }
+    else if (nrows == 0) {
+        return ssd_txn_end(st, &t, SSD_STORE_NOT_FOUND);
+    }
     ssd_txn_run(st, &t, "ssd_keys_delete", 1, args);
-    ssd_txn_run(st, &t, "ssd_domain_delete", 1, args);
     ssd_store_insert_event(st, &t, d, ev);
     return ssd_txn_end(st, &t, SSD_STORE_OK);
 }

@@ -16,12 +16,14 @@ typedef struct {
     apr_pool_t *conn_pool;      /* lives as long as the connection */
     int in_txn;
     const char *error;          /* last database error: for the log only */
+    void *held;                 /* the glue's handle on the connection */
 } ssd_store_t;
 
 typedef enum {
     SSD_STORE_OK = 0,
     SSD_STORE_NOT_FOUND,
     SSD_STORE_CONFLICT,
+    SSD_STORE_LIMIT,            /* a quota would be passed */
     SSD_STORE_FAILED
 } ssd_store_rc;
 
@@ -50,10 +52,17 @@ typedef struct {
 } ssd_list_query_t;
 
 extern const ssd_statement_t ssd_store_statements[];
+
+/* A statement's SQL for a driver ("sqlite3", "pgsql"): the tokens the
+ * engines spell differently replaced -- @NOW_MS@ (the database's clock in
+ * milliseconds since the epoch). */
+const char *ssd_store_sql_for(apr_pool_t *p, const char *driver,
+                              const char *sql);
 extern const char *const ssd_store_schema_v1[];
+extern const char *const ssd_store_schema_v2[];
 
 /* The schema version this build knows. */
-#define SSD_SCHEMA_VERSION 1
+#define SSD_SCHEMA_VERSION 2
 
 /* Bring the schema to SSD_SCHEMA_VERSION: pending migrations are applied
  * once each, in order, each in a transaction, serialised between nodes
@@ -64,9 +73,16 @@ apr_status_t ssd_store_migrate(apr_pool_t *p, const apr_dbd_driver_t *driver,
                                apr_dbd_t *handle, int *version,
                                const char **err);
 
+/* Insert the domain, its first key and its event: CONFLICT when the owner
+ * has the name already, LIMIT when the owner holds max_per_owner domains
+ * (0: no limit). */
 ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
                                      const ssd_dkim_key_t *key,
-                                     const ssd_event_t *ev);
+                                     const ssd_event_t *ev,
+                                     int max_per_owner);
+/* How many domains an owner holds. */
+ssd_store_rc ssd_store_owner_count(ssd_store_t *st, const char *owner_key,
+                                   int *count);
 ssd_store_rc ssd_store_domain_get(ssd_store_t *st, const char *id,
                                   ssd_domain_t **out);
 ssd_store_rc ssd_store_domain_find(ssd_store_t *st, const char *owner_key,
@@ -74,8 +90,23 @@ ssd_store_rc ssd_store_domain_find(ssd_store_t *st, const char *owner_key,
 ssd_store_rc ssd_store_domain_list(ssd_store_t *st,
                                    const ssd_list_query_t *q,
                                    apr_array_header_t **out);
-ssd_store_rc ssd_store_domain_update(ssd_store_t *st, const ssd_domain_t *d,
-                                     const ssd_event_t *ev);
+/* A change to a domain, applied to the row as it is once locked: apply
+ * sets the fields and returns the changes as JSON text ({"field": {"from",
+ * "to"}}), or NULL when nothing changes. */
+typedef struct {
+    const char *(*apply)(void *baton, apr_pool_t *p, ssd_domain_t *d);
+    void *baton;
+    const char *sub;            /* for the audit event */
+} ssd_patch_t;
+
+/* Lock the row, read it, apply, write the changed row and its event in one
+ * transaction; *out is the domain as it is now. NOT_FOUND when the row is
+ * gone (a concurrent delete). */
+ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
+                                    const ssd_patch_t *patch,
+                                    ssd_domain_t **out);
+/* Delete the domain row first (a rotation holding it finishes before),
+ * then every key of it, with the event; NOT_FOUND when already gone. */
 ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,
                                      const ssd_event_t *ev);
 ssd_store_rc ssd_store_keys_get(ssd_store_t *st, const char *domain_id,
@@ -90,35 +121,50 @@ ssd_store_rc ssd_store_keys_in_range(ssd_store_t *st,
 
 /* ---- verification state (ssd_store_verify.c) ---- */
 
-/* The outcome of a verification to store in one transaction. */
+/* Times come from the database's clock (every node reads the same), in
+ * milliseconds since the epoch. */
+
+/* The outcome of a verification, stored in one transaction -- with the
+ * activation of the pending key when its check passed. */
 typedef struct {
     const ssd_domain_t *domain;     /* verified, verified_at, statuses set */
     const char *last_verification;  /* JSON text; NULL: keep (temperror) */
     const char *answer;             /* JSON text of this run's answer */
+    apr_int64_t claim_ms;           /* the claim this run holds */
     apr_array_header_t *key_status; /* ssd_dkim_key_t: selector, dns_status */
-    apr_int64_t done_ms;
     const ssd_event_t *event;       /* NULL: nothing to record */
+    const char *activate;           /* pending selector to activate, NULL */
+    const ssd_event_t *activated;   /* its event */
 } ssd_verify_save_t;
 
-/* Claim the right to run a verification: OK when claimed, CONFLICT when
- * one ran less than interval_ms ago or is running (unless its claim is
- * older than stale_ms). */
+/* The single-flight claim of a domain's verification. */
+typedef struct {
+    apr_int64_t claimed_ms;         /* 0 when never claimed */
+    apr_int64_t done_ms;
+    apr_int64_t now_ms;             /* the database's clock, now */
+    apr_int64_t answer_ms;          /* the claim last_answer belongs to */
+} ssd_verify_state_t;
+
+/* Claim the right to run a verification: OK and *claim_ms when claimed,
+ * CONFLICT when one ran less than interval_ms ago or is running (unless
+ * its claim is older than stale_ms), NOT_FOUND when the domain is gone. */
 ssd_store_rc ssd_store_verify_claim(ssd_store_t *st, const char *id,
-                                    apr_int64_t now_ms,
                                     apr_int64_t interval_ms,
-                                    apr_int64_t stale_ms);
-/* The claim and completion times (0 when never). */
+                                    apr_int64_t stale_ms,
+                                    apr_int64_t *claim_ms);
 ssd_store_rc ssd_store_verify_state(ssd_store_t *st, const char *id,
-                                    apr_int64_t *claimed_ms,
-                                    apr_int64_t *done_ms);
+                                    ssd_verify_state_t *out);
 ssd_store_rc ssd_store_verify_save(ssd_store_t *st,
                                    const ssd_verify_save_t *v);
-/* The answer of the latest run (for requests that waited on it). */
+/* The answer of the latest run and the claim it belongs to. */
 ssd_store_rc ssd_store_verify_answer(ssd_store_t *st, const char *id,
-                                     const char **answer);
-/* Mark a claimed verification finished without storing an outcome. */
+                                     const char **answer,
+                                     apr_int64_t *answer_ms);
+/* End a claimed verification without storing an outcome; answer (NULL:
+ * none) is what the run answered, for the requests that waited on it. */
 ssd_store_rc ssd_store_verify_release(ssd_store_t *st, const char *id,
-                                      apr_int64_t done_ms);
+                                      const char *answer,
+                                      apr_int64_t claim_ms);
 /* OK when another record of the name is verified. */
 ssd_store_rc ssd_store_verified_elsewhere(ssd_store_t *st,
                                           const char *domain,
@@ -142,12 +188,10 @@ typedef struct {
 
 /* OK when the domain has a pending key. */
 ssd_store_rc ssd_store_key_pending(ssd_store_t *st, const char *domain_id);
-/* Add the pending key on the next selector (never reused); CONFLICT when a
- * key is pending already. */
+/* Add the pending key on the next selector (never reused), with the
+ * domain row locked first; CONFLICT when a key is pending already,
+ * NOT_FOUND when the domain is gone. */
 ssd_store_rc ssd_store_rotate(ssd_store_t *st, ssd_rotation_t *rot);
-/* Pending -> active, active -> retired, the domain signs with it. */
-ssd_store_rc ssd_store_activate(ssd_store_t *st, const ssd_domain_t *d,
-                                const char *selector, const ssd_event_t *ev);
 /* The state of one key (NOT_FOUND when none). */
 ssd_store_rc ssd_store_key_state(ssd_store_t *st, const char *domain_id,
                                  const char *selector, const char **state);

@@ -33,7 +33,8 @@ ssd_store_rc ssd_store_key_pending(ssd_store_t *st, const char *domain_id)
     return single_text(st, "ssd_key_pending", 1, args, NULL);
 }
 
-/* Bump the sequence and name the next selector, inside the transaction. */
+/* Bump the sequence and name the next selector, inside the transaction
+ * (the row is locked by then). */
 static const char *next_selector(ssd_store_t *st, txn_t *t,
                                  const ssd_rotation_t *rot)
 {
@@ -78,6 +79,9 @@ ssd_store_rc ssd_store_rotate(ssd_store_t *st, ssd_rotation_t *rot)
     if (ssd_txn_begin(st, &t) != 0) {
         return SSD_STORE_FAILED;
     }
+    if ((rc = ssd_store_lock_domain(st, &t, rot->domain->id)) != SSD_STORE_OK) {
+        return ssd_txn_end(st, &t, rc);
+    }
     if (ssd_store_key_pending(st, rot->domain->id) == SSD_STORE_OK) {
         return ssd_txn_end(st, &t, SSD_STORE_CONFLICT);
     }
@@ -95,27 +99,22 @@ ssd_store_rc ssd_store_rotate(ssd_store_t *st, ssd_rotation_t *rot)
     return rc;
 }
 
-ssd_store_rc ssd_store_activate(ssd_store_t *st, const ssd_domain_t *d,
-                                const char *selector, const ssd_event_t *ev)
+void ssd_store_activate_in(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
+                           const char *selector, const ssd_event_t *ev)
 {
     const char *now = ssd_now_rfc3339(st->pool);
     const char *retire[] = {now, d->id};
     const char *activate[] = {now, d->id, selector};
     const char *domain[] = {selector, now, d->id};
-    txn_t t;
     int nrows = 0;
 
-    if (ssd_txn_begin(st, &t) != 0) {
-        return SSD_STORE_FAILED;
+    ssd_txn_run(st, t, "ssd_key_retire_active", 2, retire);
+    if (!t->failed && (ssd_store_run(st, "ssd_key_activate", &nrows, 3,
+                                     activate) != 0 || nrows != 1)) {
+        t->failed = 1;
     }
-    ssd_txn_run(st, &t, "ssd_key_retire_active", 2, retire);
-    if (!t.failed && (ssd_store_run(st, "ssd_key_activate", &nrows, 3,
-                                    activate) != 0 || nrows != 1)) {
-        t.failed = 1;
-    }
-    ssd_txn_run(st, &t, "ssd_domain_selector", 3, domain);
-    ssd_store_insert_event(st, &t, d, ev);
-    return ssd_txn_end(st, &t, SSD_STORE_OK);
+    ssd_txn_run(st, t, "ssd_domain_selector", 3, domain);
+    ssd_store_insert_event(st, t, d, ev);
 }
 
 ssd_store_rc ssd_store_key_state(ssd_store_t *st, const char *domain_id,

@@ -15,6 +15,7 @@ typedef struct {
 
 static const migration_t migrations[] = {
     {1, ssd_store_schema_v1},
+    {2, ssd_store_schema_v2},
     {0, NULL}
 };
 

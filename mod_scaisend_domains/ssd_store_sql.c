@@ -5,6 +5,43 @@
  * cannot use a nullable tenant_id (NULLs never collide), hence owner_key. */
 #include "ssd_store.h"
 
+#include <string.h>
+#include <apr_strings.h>
+
+/* The database's clock, in milliseconds since the epoch: every node reads
+ * the same one (a node's own clock may be off). */
+#define NOW_MS_SQLITE "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+#define NOW_MS_PGSQL "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+
+/* Serialise the creates of one owner for the rest of the transaction (the
+ * quota count must see the others' rows): an advisory lock on PostgreSQL;
+ * SQLite's BEGIN IMMEDIATE has serialised every writer already. */
+#define OWNER_LOCK_SQLITE "SELECT %s"
+#define OWNER_LOCK_PGSQL "SELECT pg_advisory_xact_lock(72368296, hashtext(%s))"
+
+static char *replace_all(apr_pool_t *p, char *sql, const char *token,
+                         const char *with)
+{
+    const char *at;
+
+    while ((at = strstr(sql, token))) {
+        sql = apr_pstrcat(p, apr_pstrmemdup(p, sql, (apr_size_t)(at - sql)),
+                          with, at + strlen(token), NULL);
+    }
+    return sql;
+}
+
+const char *ssd_store_sql_for(apr_pool_t *p, const char *driver,
+                              const char *sql)
+{
+    int pg = strcmp(driver, "pgsql") == 0;
+    char *out = apr_pstrdup(p, sql);
+
+    out = replace_all(p, out, "@NOW_MS@", pg ? NOW_MS_PGSQL : NOW_MS_SQLITE);
+    return replace_all(p, out, "@OWNER_LOCK@",
+                       pg ? OWNER_LOCK_PGSQL : OWNER_LOCK_SQLITE);
+}
+
 #define DOMAIN_COLUMNS \
     "id, partner_id, tenant_id, domain, dkim_selector, dmarc_policy, " \
     "dmarc_rua_email, is_shared, is_active, verified, created_at, " \
@@ -73,6 +110,16 @@ const char *const ssd_store_schema_v1[] = {
     NULL
 };
 
+/* Version 2: the answer of a verification names the claim it belongs to
+ * (a request that waited on a run gets that run's answer); owner keys
+ * separate partner and tenant with a space, which ids cannot hold. */
+const char *const ssd_store_schema_v2[] = {
+    "ALTER TABLE ssd_domains ADD COLUMN last_answer_ms BIGINT",
+    "UPDATE ssd_domains SET owner_key = 't:' || partner_id || ' ' || tenant_id"
+    " WHERE tenant_id IS NOT NULL",
+    NULL
+};
+
 const ssd_statement_t ssd_store_statements[] = {
     {"ssd_domain_insert",
      "INSERT INTO ssd_domains (id, owner_key, partner_id, tenant_id, domain,"
@@ -99,6 +146,12 @@ const ssd_statement_t ssd_store_statements[] = {
     {"ssd_domain_update",
      "UPDATE ssd_domains SET dmarc_policy = %s, dmarc_rua_email = %s,"
      " is_shared = %d, is_active = %d, updated_at = %s WHERE id = %s"},
+    /* the row locked for the rest of the transaction (no row: deleted) */
+    {"ssd_domain_lock",
+     "UPDATE ssd_domains SET selector_seq = selector_seq WHERE id = %s"},
+    {"ssd_owner_lock", "@OWNER_LOCK@"},
+    {"ssd_owner_count",
+     "SELECT COUNT(*) FROM ssd_domains WHERE owner_key = %s"},
     {"ssd_domain_delete", "DELETE FROM ssd_domains WHERE id = %s"},
     {"ssd_key_insert",
      "INSERT INTO ssd_dkim_keys (domain_id, selector, state, bits,"
@@ -127,23 +180,27 @@ const ssd_statement_t ssd_store_statements[] = {
     /* Verification: claim the right to run one (single flight across
      * processes and nodes), read the claim, store the outcome. */
     {"ssd_verify_claim",
-     "UPDATE ssd_domains SET verify_claimed_ms = CAST(%s AS BIGINT)"
+     "UPDATE ssd_domains SET verify_claimed_ms = @NOW_MS@"
      " WHERE id = %s AND (verify_claimed_ms IS NULL"
      " OR (verify_claimed_ms <= verify_done_ms"
-     " AND verify_claimed_ms < CAST(%s AS BIGINT))"
-     " OR verify_claimed_ms < CAST(%s AS BIGINT))"},
+     " AND verify_claimed_ms < @NOW_MS@ - CAST(%s AS BIGINT))"
+     " OR verify_claimed_ms < @NOW_MS@ - CAST(%s AS BIGINT))"
+     " RETURNING verify_claimed_ms"},
     {"ssd_verify_state",
-     "SELECT verify_claimed_ms, verify_done_ms FROM ssd_domains"
-     " WHERE id = %s"},
+     "SELECT verify_claimed_ms, verify_done_ms, @NOW_MS@, last_answer_ms"
+     " FROM ssd_domains WHERE id = %s"},
     {"ssd_verify_store",
      "UPDATE ssd_domains SET verified = %d, verified_at = %s,"
      " last_verification = COALESCE(%s, last_verification),"
-     " last_answer = %s, spf_status = %s, dmarc_status = %s,"
-     " verify_done_ms = CAST(%s AS BIGINT) WHERE id = %s"},
+     " last_answer = %s, last_answer_ms = CAST(%s AS BIGINT),"
+     " spf_status = %s, dmarc_status = %s,"
+     " verify_done_ms = @NOW_MS@ WHERE id = %s"},
     {"ssd_verify_answer",
-     "SELECT last_answer FROM ssd_domains WHERE id = %s"},
+     "SELECT last_answer, last_answer_ms FROM ssd_domains WHERE id = %s"},
     {"ssd_verify_release",
-     "UPDATE ssd_domains SET verify_done_ms = CAST(%s AS BIGINT)"
+     "UPDATE ssd_domains SET verify_done_ms = @NOW_MS@,"
+     " last_answer = COALESCE(%s, last_answer),"
+     " last_answer_ms = COALESCE(CAST(%s AS BIGINT), last_answer_ms)"
      " WHERE id = %s"},
     {"ssd_key_status",
      "UPDATE ssd_dkim_keys SET dns_status = %s"

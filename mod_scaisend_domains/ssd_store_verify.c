@@ -1,5 +1,6 @@
 /* ssd_store_verify: the stored side of verification -- the single-flight
- * claim and the outcome, written in one transaction. */
+ * claim on the database's clock, and the outcome (with the activation of
+ * a pending key that passed) written in one transaction. */
 #include "ssd_store_internal.h"
 
 #include <apr_strings.h>
@@ -9,32 +10,36 @@ static const char *i64(apr_pool_t *p, apr_int64_t v)
     return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
 }
 
-ssd_store_rc ssd_store_verify_claim(ssd_store_t *st, const char *id,
-                                    apr_int64_t now_ms,
-                                    apr_int64_t interval_ms,
-                                    apr_int64_t stale_ms)
-{
-    const char *args[] = {i64(st->pool, now_ms), id,
-                          i64(st->pool, now_ms - interval_ms),
-                          i64(st->pool, now_ms - stale_ms)};
-    int nrows = 0;
-
-    if (ssd_store_run(st, "ssd_verify_claim", &nrows, 4, args) != 0) {
-        return SSD_STORE_FAILED;
-    }
-    return nrows == 1 ? SSD_STORE_OK : SSD_STORE_CONFLICT;
-}
-
 static apr_int64_t ms_at(ssd_store_t *st, apr_dbd_row_t *row, int col)
 {
     const char *v = ssd_store_text(st, row, col);
 
-    return v ? apr_atoi64(v) : 0;
+    return v && *v ? apr_atoi64(v) : 0;
+}
+
+ssd_store_rc ssd_store_verify_claim(ssd_store_t *st, const char *id,
+                                    apr_int64_t interval_ms,
+                                    apr_int64_t stale_ms,
+                                    apr_int64_t *claim_ms)
+{
+    const char *args[] = {id, i64(st->pool, interval_ms),
+                          i64(st->pool, stale_ms)};
+    ssd_rows_t res;
+    apr_dbd_row_t *row;
+    ssd_store_rc rc = SSD_STORE_CONFLICT;
+
+    if (ssd_store_select(st, "ssd_verify_claim", &res, 3, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    while ((row = ssd_store_next_row(st, &res))) {
+        *claim_ms = ms_at(st, row, 0);
+        rc = SSD_STORE_OK;
+    }
+    return rc;
 }
 
 ssd_store_rc ssd_store_verify_state(ssd_store_t *st, const char *id,
-                                    apr_int64_t *claimed_ms,
-                                    apr_int64_t *done_ms)
+                                    ssd_verify_state_t *out)
 {
     ssd_rows_t res;
     apr_dbd_row_t *row;
@@ -45,8 +50,10 @@ ssd_store_rc ssd_store_verify_state(ssd_store_t *st, const char *id,
         return SSD_STORE_FAILED;
     }
     while ((row = ssd_store_next_row(st, &res))) {
-        *claimed_ms = ms_at(st, row, 0);
-        *done_ms = ms_at(st, row, 1);
+        out->claimed_ms = ms_at(st, row, 0);
+        out->done_ms = ms_at(st, row, 1);
+        out->now_ms = ms_at(st, row, 2);
+        out->answer_ms = ms_at(st, row, 3);
         rc = SSD_STORE_OK;
     }
     return rc;
@@ -70,8 +77,9 @@ ssd_store_rc ssd_store_verify_save(ssd_store_t *st,
 {
     const ssd_domain_t *d = v->domain;
     const char *args[] = {ssd_store_flag(d->verified), d->verified_at,
-                          v->last_verification, v->answer, d->spf_status,
-                          d->dmarc_status, i64(st->pool, v->done_ms), d->id};
+                          v->last_verification, v->answer,
+                          i64(st->pool, v->claim_ms), d->spf_status,
+                          d->dmarc_status, d->id};
     txn_t t;
 
     if (ssd_txn_begin(st, &t) != 0) {
@@ -82,15 +90,20 @@ ssd_store_rc ssd_store_verify_save(ssd_store_t *st,
     if (v->event) {
         ssd_store_insert_event(st, &t, d, v->event);
     }
+    if (v->activate) {
+        ssd_store_activate_in(st, &t, d, v->activate, v->activated);
+    }
     return ssd_txn_end(st, &t, SSD_STORE_OK);
 }
 
 ssd_store_rc ssd_store_verify_release(ssd_store_t *st, const char *id,
-                                      apr_int64_t done_ms)
+                                      const char *answer,
+                                      apr_int64_t claim_ms)
 {
-    const char *args[] = {i64(st->pool, done_ms), id};
+    const char *args[] = {answer, answer ? i64(st->pool, claim_ms) : NULL,
+                          id};
 
-    return ssd_store_run(st, "ssd_verify_release", NULL, 2, args) == 0
+    return ssd_store_run(st, "ssd_verify_release", NULL, 3, args) == 0
            ? SSD_STORE_OK : SSD_STORE_FAILED;
 }
 
@@ -112,7 +125,8 @@ ssd_store_rc ssd_store_verified_elsewhere(ssd_store_t *st,
 }
 
 ssd_store_rc ssd_store_verify_answer(ssd_store_t *st, const char *id,
-                                     const char **answer)
+                                     const char **answer,
+                                     apr_int64_t *answer_ms)
 {
     ssd_rows_t res;
     apr_dbd_row_t *row;
@@ -124,6 +138,7 @@ ssd_store_rc ssd_store_verify_answer(ssd_store_t *st, const char *id,
     }
     while ((row = ssd_store_next_row(st, &res))) {
         *answer = ssd_store_text(st, row, 0);
+        *answer_ms = ms_at(st, row, 1);
     }
     return *answer ? SSD_STORE_OK : SSD_STORE_NOT_FOUND;
 }

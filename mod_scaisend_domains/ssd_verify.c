@@ -82,6 +82,22 @@ static void init_result(apr_pool_t *p, ssd_check_result_t *r)
     r->warnings = apr_array_make(p, 2, sizeof(ssd_finding_t));
 }
 
+/* Until its thread has run, a check is a temporary error: a check that
+ * never ran can never read as passed. */
+static void init_not_run(apr_pool_t *p, ssd_check_result_t *r,
+                         const char *check)
+{
+    ssd_finding_t *f;
+
+    init_result(p, r);
+    f = apr_array_push(r->errors);
+    memset(f, 0, sizeof(*f));
+    f->check = check;
+    f->code = "check_not_run";
+    f->message = "the check could not be run (the server is out of threads "
+                 "or memory); nothing was changed: verify again later";
+}
+
 static apr_status_t start_job(apr_pool_t *p, job_t *job, apr_thread_t **t)
 {
     apr_status_t rv = apr_pool_create_unmanaged_ex(&job->pool, NULL, NULL);
@@ -91,7 +107,6 @@ static apr_status_t start_job(apr_pool_t *p, job_t *job, apr_thread_t **t)
     }
     apr_pool_cleanup_register(p, job->pool, destroy_pool,
                               apr_pool_cleanup_null);
-    init_result(job->pool, job->out);
     return apr_thread_create(t, NULL, job_main, job, job->pool);
 }
 
@@ -117,6 +132,9 @@ apr_status_t ssd_verify_run(apr_pool_t *p, const ssd_verify_input_t *in,
 
     memset(out, 0, sizeof(*out));
     out->has_pending = in->pending_selector != NULL;
+    for (i = 0; i < JOB_COUNT; i++) {
+        init_not_run(p, slot(out, (job_e)i), check_name((job_e)i));
+    }
     for (i = 0; i < JOB_COUNT && rv == APR_SUCCESS; i++) {
         if (i == JOB_PENDING && !out->has_pending) {
             continue;

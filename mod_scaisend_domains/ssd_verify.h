@@ -35,8 +35,9 @@ typedef enum {
     SSD_OUTCOME_UNDECIDED       /* no failure, but a temporary error */
 } ssd_outcome_e;
 
-/* Run the checks; results live in p. Fails only when no thread could be
- * started (APR error). */
+/* Run the checks; results live in p. Fails (APR error) when a check
+ * could not be started: its slot then reads temperror (check_not_run)
+ * and the caller must store nothing of this run. */
 apr_status_t ssd_verify_run(apr_pool_t *p, const ssd_verify_input_t *in,
                             ssd_verify_result_t *out);
 
@@ -51,8 +52,16 @@ void ssd_verify_add_error(apr_pool_t *p, ssd_check_result_t *res,
                           const char *check, const char *code,
                           const char *host, const char *message);
 
+/* Largest answer stored and sent (api.md section 11). */
+#define SSD_VERIFY_MAX_ANSWER (64 * 1024)
+
 /* The answer of api.md section 4; verified is what the domain is now. */
 json_object *ssd_verify_json(apr_pool_t *p, const char *domain, int verified,
                              const ssd_verify_result_t *res);
+
+/* The answer as text of at most max bytes: past that, findings lose their
+ * found text and then the later findings, and "truncated" is set. */
+const char *ssd_verify_answer_text(apr_pool_t *p, json_object *answer,
+                                   apr_size_t max);
 
 #endif

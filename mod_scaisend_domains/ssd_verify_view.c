@@ -3,6 +3,8 @@
 #include "ssd_verify.h"
 #include "ssd_json.h"
 
+#include <string.h>
+
 static json_object *finding_json(const ssd_finding_t *f, const char *check)
 {
     json_object *o = json_object_new_object();
@@ -37,9 +39,14 @@ static void add_findings(json_object *a, const apr_array_header_t *list,
 static json_object *check_json(const ssd_check_result_t *r)
 {
     json_object *o = json_object_new_object();
+    int dropped = r->dropped_errors + r->dropped_warnings;
 
     ssd_json_add_str(o, "status", ssd_check_status_name(r->status));
     ssd_json_add_str(o, "host", r->host);
+    if (dropped) {
+        json_object_object_add(o, "findings_not_shown",
+                               json_object_new_int(dropped));
+    }
     return o;
 }
 
@@ -99,4 +106,47 @@ json_object *ssd_verify_json(apr_pool_t *p, const char *domain, int verified,
     json_object_object_add(o, "warnings", warnings_json(res));
     ssd_json_add_str(o, "checked_at", res->checked_at);
     return o;
+}
+
+/* Drop the key of every finding in the array. */
+static void drop_key(json_object *findings, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < json_object_array_length(findings); i++) {
+        json_object_object_del(json_object_array_get_idx(findings, i), key);
+    }
+}
+
+/* Keep the first n findings of the array. */
+static void keep_first(json_object *findings, size_t n)
+{
+    size_t len = json_object_array_length(findings);
+
+    if (len > n) {
+        json_object_array_del_idx(findings, n, len - n);
+    }
+}
+
+const char *ssd_verify_answer_text(apr_pool_t *p, json_object *answer,
+                                   apr_size_t max)
+{
+    const char *lists[] = {"errors", "warnings"};
+    const char *text = ssd_json_to_string(p, answer);
+    json_object *a;
+    size_t n = SSD_CHECK_MAX_FINDINGS;
+    int i;
+
+    while (strlen(text) > max && n > 0) {
+        for (i = 0; i < 2; i++) {
+            if (json_object_object_get_ex(answer, lists[i], &a)) {
+                drop_key(a, "found");
+                keep_first(a, n);
+            }
+        }
+        json_object_object_add(answer, "truncated", json_object_new_boolean(1));
+        text = ssd_json_to_string(p, answer);
+        n /= 2;
+    }
+    return text;
 }
