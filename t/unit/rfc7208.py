@@ -18,7 +18,7 @@ its *syntax*:
   invalid   an SPF record with a syntax error: receivers answer permerror
             from the record text alone, before any DNS lookup.
 
-Two independent readings decide, and must agree:
+Two readings decide, and must agree:
 
 1. The oracle: pyspf (module spf, someone else's reading of the RFC) asked
    about the record string alone.  check0() of pyspf parses every term of a
@@ -26,10 +26,11 @@ Two independent readings decide, and must agree:
    before it evaluates a single mechanism; pyspf_syntax() below runs exactly
    that parse phase, with DNS switched off, and reports its PermError.
 
-2. The suite's own judgement: every test is run through pyspf with the
-   test's zone (a fake DNS), recording which SPF records the check reached
-   (the top-level record and every include/redirect target actually
-   fetched).  Then:
+2. The suite's own judgement, its expected results: every test is run
+   through pyspf with the test's zone (a fake DNS serving it as the suite's
+   driver testspf.py does), only to record which SPF records the check
+   reaches (the top-level record and every include/redirect target actually
+   fetched; a permerror may come from any of them).  Then:
      - a test whose expected result excludes permerror must reach only
        records the oracle finds valid (this confirms "valid");
      - a test expecting exactly permerror that reaches an invalid record
@@ -44,6 +45,9 @@ Two independent readings decide, and must agree:
        with the syntax verdict taken and why.
    Any test that does not fit these rules, or a table entry that no longer
    matches the suite, fails the run: nothing is reclassified silently.
+   Where pyspf's parse phase is wrong, ORACLE_OVERRIDES says so, record by
+   record, with the RFC's reading.  Records no test reaches keep the
+   oracle's verdict (listed as such in the output).
 
 The expected verdict of each record is then compared with PROGRAM's; every
 disagreement is printed (record, the tests that reach it, expected, ours)
@@ -56,7 +60,10 @@ with no separator (RFC 7208 section 3.3) before they are escaped, as a
 receiver does; the YAML's code points are encoded as UTF-8, as the suite's
 own driver does.
 
-Exclusions (each also counted in the summary):
+Strings that are not SPF records (explanation texts, "v=spf10", a TXT
+with no strings) are kept: ssd_spf_is_record must refuse them.
+
+Exclusions (each also printed):
   - the TXT value "NONE": the suite's marker for "this name has no TXT
     record", not a record;
   - tests whose checks pyspf itself fails (none in release 2014.04; if one
@@ -71,7 +78,6 @@ import argparse
 import gzip
 import io
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -79,8 +85,12 @@ import tarfile
 import tempfile
 import time
 
-import yaml
-import spf
+try:
+    import yaml
+    import spf
+except ImportError as e:
+    raise SystemExit('rfc7208.py: %s: install python3-spf and python3-yaml '
+                     '(build/install-deps)' % e)
 
 SUITE_NAME = 'rfc7208-tests.yml.gz'
 
@@ -195,9 +205,14 @@ def suite_from_archive(outdir):
     cached = os.path.join(outdir, SUITE_NAME)
     if os.path.isfile(cached):
         return cached
+    print('rfc7208.py: %s is not on disk; taking it from python3-spf\'s '
+          'package (apt-get download)' % SUITE_NAME)
     with tempfile.TemporaryDirectory(dir=outdir) as tmp:
-        subprocess.run(['apt-get', 'download', '-q', 'python3-spf'],
-                       cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+        got = subprocess.run(['apt-get', 'download', '-q', 'python3-spf'],
+                             cwd=tmp, capture_output=True, text=True)
+        if got.returncode != 0:
+            raise SystemExit('rfc7208.py: apt-get download python3-spf '
+                             'failed:\n' + got.stderr)
         deb = [f for f in os.listdir(tmp) if f.endswith('.deb')][0]
         tar = subprocess.run(['dpkg-deb', '--fsys-tarfile',
                               os.path.join(tmp, deb)], check=True,
@@ -505,6 +520,10 @@ def main():
         print('CLASSIFICATION:', p)
     for s in skipped:
         print('excluded test:', s)
+    alone = [r for r in records if is_spf(r) and not tests_of[r]]
+    for r in alone:
+        print('no test reaches %s: the oracle alone says %s' % (
+            escape(r), verdict[r]))
     for e in excluded:
         print('excluded string:', e)
     counts = {k: sum(1 for r in records if verdict[r] == k)
