@@ -8,9 +8,10 @@
  *   error: <message>       the line cannot be read (bad escape, too long)
  *
  * Escaping (of the input and of the messages printed): bytes 0x20-0x7e
- * stand for themselves except '\', written "\\"; any byte is "\xHH". A string with a NUL byte is handed to
- * ssd_spf_parse() as the C string it is (the bytes before the NUL), as any
- * caller of that function does; the answer then says so.
+ * stand for themselves except '\', written "\\"; any byte is "\xHH".
+ * A string with a NUL byte is handed to ssd_spf_parse() as the C string
+ * it is (the bytes before the NUL), as any caller of that function does;
+ * the answer then says so.
  *
  * Not named test_*: the unit target runs those with no input. */
 #include "ssd_spf.h"
