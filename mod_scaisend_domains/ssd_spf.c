@@ -319,3 +319,13 @@ const char *ssd_spf_parse(apr_pool_t *p, const char *rec,
     return NULL;
 }
 
+
+const char *ssd_spf_parse_txt(apr_pool_t *p, const char *data, apr_size_t len,
+                              apr_array_header_t **terms)
+{
+    if (memchr(data, '\0', len)) {
+        *terms = apr_array_make(p, 1, sizeof(term_t));
+        return "the record holds a NUL byte";
+    }
+    return ssd_spf_parse(p, apr_pstrmemdup(p, data, len), terms);
+}

@@ -3,15 +3,14 @@
  * Reads one TXT string a line on stdin and prints one line for each:
  *
  *   not-spf                ssd_spf_is_record() says it is not SPF
- *   valid                  ssd_spf_parse() finds no error
- *   invalid: <message>     ssd_spf_parse()'s message
+ *   valid                  ssd_spf_parse_txt() finds no error
+ *   invalid: <message>     ssd_spf_parse_txt()'s message
  *   error: <message>       the line cannot be read (bad escape, too long)
  *
  * Escaping (of the input and of the messages printed): bytes 0x20-0x7e
  * stand for themselves except '\', written "\\"; any byte is "\xHH".
- * A string with a NUL byte is handed to ssd_spf_parse() as the C string
- * it is (the bytes before the NUL), as any caller of that function does;
- * the answer then says so.
+ * The string goes to the parser with its length, as ssd_check_spf hands
+ * a TXT string to it (a NUL byte included).
  *
  * Not named test_*: the unit target runs those with no input. */
 #include "ssd_spf.h"
@@ -80,19 +79,12 @@ static const char *verdict(apr_pool_t *p, const char *rec, apr_size_t len)
 {
     apr_array_header_t *terms;
     const char *msg;
-    const char *nul = memchr(rec, '\0', len);
 
     if (!ssd_spf_is_record(rec, len)) {
         return "not-spf";
     }
-    msg = ssd_spf_parse(p, rec, &terms);
-    if (msg) {
-        return apr_pstrcat(p, "invalid: ", escape(p, msg), NULL);
-    }
-    return nul ? apr_psprintf(p, "valid: ssd_spf_parse saw only the %ld "
-                              "bytes before a NUL byte, of %ld",
-                              (long)(nul - rec), (long)len)
-               : "valid";
+    msg = ssd_spf_parse_txt(p, rec, len, &terms);
+    return msg ? apr_pstrcat(p, "invalid: ", escape(p, msg), NULL) : "valid";
 }
 
 static const char *answer(apr_pool_t *p, char *line)

@@ -79,12 +79,29 @@ static void test_slash_in_domain(void)
                 "a: '/' without a length");
 }
 
+/* A TXT string is judged over all its bytes (suite: a-null, mx-null). */
+static void test_nul_byte(void)
+{
+    static const char nul[] = "v=spf1 a:foo.example.com\0";
+    static const char ok[] = "v=spf1 a:foo.example.com";
+    apr_array_header_t *terms;
+
+    UNIT_STR_EQ(ssd_spf_parse_txt(pool, nul, sizeof(nul) - 1, &terms),
+                "the record holds a NUL byte", "a NUL byte is invalid");
+    UNIT_CHECK(terms && terms->nelts == 0, "no terms for a NUL record");
+    UNIT_STR_EQ(ssd_spf_parse_txt(pool, ok, sizeof(ok) - 1, &terms), NULL,
+                "the same bytes without the NUL are valid");
+    UNIT_STR_EQ(ssd_spf_parse_txt(pool, "v=spf1 -all moo", 11, &terms), NULL,
+                "only len bytes are parsed");
+}
+
 int main(void)
 {
     apr_initialize();
     apr_pool_create(&pool, NULL);
     test_exp_only_macros();
     test_slash_in_domain();
+    test_nul_byte();
     apr_pool_destroy(pool);
     apr_terminate();
     return UNIT_DONE();
