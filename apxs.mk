@@ -3,6 +3,7 @@
 #   make -f apxs.mk            build the module (default target)
 #   make -f apxs.mk deps       install missing Debian packages (build/packages.txt)
 #   make -f apxs.mk unit       build and run the C unit tests (t/unit/test_*.c)
+#                              and the RFC 7208 syntax comparison (t/unit/rfc7208.py)
 #   make -f apxs.mk test       deps + build + unit + the Apache::Test suite
 #   make -f apxs.mk run        deps + build + a local dev instance (build/run-dev)
 #   make -f apxs.mk bench      benchmark against the dev instance (build/bench-get-domain)
@@ -31,6 +32,10 @@ DEP_LIBS   = -lssl -lcrypto -ljson-c -lpsl -lidn2 -lldns -laprutil-1 -lapr-1
 UNIT_SRCS = $(sort $(wildcard t/unit/test_*.c))
 UNIT_BINS = $(patsubst t/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 UNIT_HDRS = $(wildcard t/unit/*.h)
+# The SPF parser against the OpenSPF RFC 7208 suite (python3-spf): the
+# driver feeds the suite's records to this filter (not test_*: it reads stdin).
+SPF_SYNTAX = $(OUT)/unit/spf_syntax
+PYTHON3   ?= /usr/bin/python3
 
 .PHONY: all build deps unit test run bench bench-pg clean
 # keep the unit tests' object files (no "rm" after the test summary)
@@ -78,12 +83,15 @@ $(OUT)/unit/%: t/unit/%.c $(CORE_OBJS) $(HDRS) $(UNIT_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_OBJS) $(DEP_LIBS)
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(SPF_SYNTAX)
 	@fail=0; n=0; \
 	for t in $(UNIT_BINS); do \
 	    n=$$((n+1)); echo "== $$t"; \
 	    if ! $$t; then echo "FAILED: $$t" >&2; fail=$$((fail+1)); fi; \
 	done; \
+	n=$$((n+1)); echo "== t/unit/rfc7208.py $(SPF_SYNTAX)"; \
+	if ! $(PYTHON3) t/unit/rfc7208.py --out $(OUT)/unit $(SPF_SYNTAX); then \
+	    echo "FAILED: t/unit/rfc7208.py" >&2; fail=$$((fail+1)); fi; \
 	echo "unit: $$n test programs, $$fail failed"; \
 	test $$fail -eq 0
 

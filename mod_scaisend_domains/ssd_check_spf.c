@@ -162,7 +162,7 @@ static int spf_records(const ssd_txt_answer_t *a, const ssd_txt_t **first)
     }
     t = (const ssd_txt_t *)a->txts->elts;
     for (i = 0; i < a->txts->nelts; i++) {
-        if (ssd_spf_is_record(t[i].data, t[i].len) && !memchr(t[i].data, 0, t[i].len)) {
+        if (ssd_spf_is_record(t[i].data, t[i].len)) {
             *first = *first ? *first : &t[i];
             n++;
         }
@@ -231,8 +231,7 @@ static reach_e follow(spf_t *s, const char *from, const char *kind,
         return no_spf_at(s, from, kind, target, ans.rc);
     }
     msg = n > 1 ? apr_psprintf(s->p, "%d SPF records are published", n)
-                : ssd_spf_parse(s->p, apr_pstrmemdup(s->p, rec->data,
-                                                    rec->len), &terms);
+                : ssd_spf_parse_txt(s->p, rec->data, rec->len, &terms);
     if (msg) {
         fail(s, "malformed", target, apr_psprintf(s->p, "the SPF record at "
              "%s (%s%s in the record of %s) is invalid: %s; receivers fail "
@@ -437,10 +436,10 @@ static void multiple(spf_t *s, const ssd_txt_answer_t *a, int n)
     f->found = ssd_check_found_list(s->p, a->txts, ssd_spf_is_record);
 }
 
-static void judge(spf_t *s)
+static void judge(spf_t *s, const ssd_txt_t *rec)
 {
     apr_array_header_t *terms;
-    const char *msg = ssd_spf_parse(s->p, s->record, &terms);
+    const char *msg = ssd_spf_parse_txt(s->p, rec->data, rec->len, &terms);
     reach_e r;
 
     if (msg) {
@@ -494,5 +493,5 @@ void ssd_check_spf(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
         return;
     }
     s.record = apr_pstrmemdup(p, rec->data, rec->len);
-    judge(&s);
+    judge(&s, rec);
 }

@@ -25,7 +25,9 @@ int ssd_spf_same_name(const char *a, const char *b)
 }
 
 /* macro-expand after a '%': "{" letter *DIGIT ["r"] *delimiter "}",
- * "%", "_" or "-". Returns the length consumed after '%', 0 if bad. */
+ * "%", "_" or "-". The letters c, r and t belong to explanation text only
+ * (RFC 7208 7.3), never to a record. Returns the length consumed after
+ * '%', 0 if bad. */
 static apr_size_t macro_expand(const char *s)
 {
     const char *q = s + 1;
@@ -33,7 +35,7 @@ static apr_size_t macro_expand(const char *s)
     if (*s == '%' || *s == '_' || *s == '-') {
         return 1;
     }
-    if (*s != '{' || !*q || !strchr("slodiphcrtv", apr_tolower(*q))) {
+    if (*s != '{' || !*q || !strchr("slodiphv", apr_tolower(*q))) {
         return 0;
     }
     for (q++; apr_isdigit(*q); q++) {
@@ -153,23 +155,30 @@ static int dual_cidr(apr_pool_t *p, const char *s)
     return cidr(s, 32);
 }
 
-/* The first '/' outside a %{...} macro, or NULL. */
-static const char *cidr_start(const char *s)
+/* The '/' of a "/" 1*DIGIT ending at end (after s), or NULL. */
+static const char *slash_digits(const char *s, const char *end)
 {
-    int in_macro = 0;
+    const char *d = end;
 
-    for (; *s; s++) {
-        if (*s == '{' && s[-1] == '%') {
-            in_macro = 1;
-        }
-        else if (*s == '}') {
-            in_macro = 0;
-        }
-        else if (*s == '/' && !in_macro) {
-            return s;
-        }
+    while (d > s && apr_isdigit(d[-1])) {
+        d--;
     }
-    return NULL;
+    return d < end && d > s && d[-1] == '/' ? d - 1 : NULL;
+}
+
+/* Where the dual-cidr-length ending s begins ("/24", "//64", "/24//64"),
+ * or NULL. A domain-spec may hold '/' ("foo:bar/baz.example.com") but
+ * never ends in "/" DIGIT (its domain-end is a toplabel or a
+ * macro-expand), so the split at the trailing lengths is the only one. */
+static const char *cidr_suffix(const char *s)
+{
+    const char *c = slash_digits(s, s + strlen(s)), *c4;
+
+    if (!c || c == s || c[-1] != '/') {
+        return c;
+    }
+    c4 = slash_digits(s, c - 1);
+    return c4 ? c4 : c - 1;
 }
 
 static int network(apr_pool_t *p, const char *arg, int six)
@@ -202,7 +211,7 @@ static int a_or_mx(apr_pool_t *p, term_t *t, const char *rest)
         return 0;
     }
     rest++;
-    slash = cidr_start(rest);
+    slash = cidr_suffix(rest);
     t->arg = slash ? apr_pstrmemdup(p, rest, (apr_size_t)(slash - rest))
                    : rest;
     return domain_spec(t->arg) && dual_cidr(p, slash ? slash : "");
@@ -319,3 +328,13 @@ const char *ssd_spf_parse(apr_pool_t *p, const char *rec,
     return NULL;
 }
 
+
+const char *ssd_spf_parse_txt(apr_pool_t *p, const char *data, apr_size_t len,
+                              apr_array_header_t **terms)
+{
+    if (memchr(data, '\0', len)) {
+        *terms = apr_array_make(p, 1, sizeof(term_t));
+        return "the record holds a NUL byte";
+    }
+    return ssd_spf_parse(p, apr_pstrmemdup(p, data, len), terms);
+}

@@ -30,5 +30,8 @@ const char *ssd_spf_parse_term(apr_pool_t *p, const char *text, term_t *t);
  * for a record over SSD_SPF_MAX_RECORD bytes or SSD_SPF_MAX_TERMS terms). */
 const char *ssd_spf_parse(apr_pool_t *p, const char *rec,
                           apr_array_header_t **terms);
+/* ssd_spf_parse on a TXT string of len bytes: a NUL byte is an error. */
+const char *ssd_spf_parse_txt(apr_pool_t *p, const char *data, apr_size_t len,
+                              apr_array_header_t **terms);
 
 #endif
