@@ -484,9 +484,24 @@ ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
     return ssd_txn_end(st, &t, SSD_STORE_OK);
 }
 
+/* After a private key is deleted: secure_delete has zeroed its pages, but
+ * with WAL the old page versions stay in the -wal file until a checkpoint
+ * copies the zeroed pages back; truncating it forgets them. Keys are
+ * removed rarely, so the checkpoint's cost does not matter. */
+void ssd_store_forget(ssd_store_t *st)
+{
+    int nrows;
+
+    if (strcmp(apr_dbd_name(st->driver), "sqlite3") == 0) {
+        apr_dbd_query(st->driver, st->handle, &nrows,
+                      "PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+}
+
 ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,
                                      const ssd_event_t *ev)
 {
+    ssd_store_rc rc;
     const char *args[] = {d->id};
     txn_t t;
     int nrows = 0;
@@ -502,7 +517,10 @@ ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,
     }
     ssd_txn_run(st, &t, "ssd_keys_delete", 1, args);
     ssd_store_insert_event(st, &t, d, ev);
-    return ssd_txn_end(st, &t, SSD_STORE_OK);
+    if ((rc = ssd_txn_end(st, &t, SSD_STORE_OK)) == SSD_STORE_OK) {
+        ssd_store_forget(st);
+    }
+    return rc;
 }
 
 ssd_store_rc ssd_store_keys_get(ssd_store_t *st, const char *domain_id,

@@ -32,6 +32,8 @@ void ssd_txn_run(ssd_store_t *st, txn_t *t, const char *label, int nargs,
                  const char **args);
 void ssd_store_insert_event(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
                             const ssd_event_t *ev);
+/* Forget deleted key material on disk (SQLite: checkpoint the WAL). */
+void ssd_store_forget(ssd_store_t *st);
 /* Lock the domain row for the rest of t; NOT_FOUND when it is gone. */
 ssd_store_rc ssd_store_lock_domain(ssd_store_t *st, txn_t *t, const char *id);
 /* Inside t: pending -> active, active -> retired, the domain signs with

@@ -130,6 +130,7 @@ ssd_store_rc ssd_store_key_delete(ssd_store_t *st, const ssd_domain_t *d,
                                   const ssd_event_t *ev)
 {
     const char *args[] = {d->id, selector};
+    ssd_store_rc rc;
     txn_t t;
     int nrows = 0;
 
@@ -143,7 +144,10 @@ ssd_store_rc ssd_store_key_delete(ssd_store_t *st, const ssd_domain_t *d,
         return ssd_txn_end(st, &t, SSD_STORE_CONFLICT);
     }
     ssd_store_insert_event(st, &t, d, ev);
-    return ssd_txn_end(st, &t, SSD_STORE_OK);
+    if ((rc = ssd_txn_end(st, &t, SSD_STORE_OK)) == SSD_STORE_OK) {
+        ssd_store_forget(st);
+    }
+    return rc;
 }
 
 ssd_store_rc ssd_store_signing_key(ssd_store_t *st, const char *domain_id,
