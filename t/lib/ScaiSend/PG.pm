@@ -36,7 +36,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(engine is_pgsql pg_only pg_env psql psql_value pg_ctl pg_running
                     start_node start_nodes stop_node node_api node_children free_port
-                    integrity_problems dbd_params);
+                    integrity_problems dbd_params schema_version);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 my $LIB_DIR = dirname(File::Spec->rel2abs(__FILE__));   # t/lib/ScaiSend
@@ -205,6 +205,10 @@ sub _node_conf {
         (my $p = $o{dbd_params}) =~ s/(["\\])/\\$1/g;
         $extra =~ s{^DBDParams\s.*$}{DBDParams "$p"}m or die "no DBDParams in extra.conf\n";
     }
+    for my $d (sort keys %{ $o{set} || {} }) {
+        my $line = "$d $o{set}{$d}";
+        $extra =~ s{^\Q$d\E\s.*$}{$line}mg or $extra .= "\n$line\n";
+    }
     $extra .= "\n$o{append}\n" if defined $o{append};
     my $n = 0;
     $n += $conf =~ s{^ServerName\s.*$}{ServerName 127.0.0.1:$port}m;
@@ -231,6 +235,8 @@ my %NODES;      # name => node, started by this process
 #   port => N          (default: a free port from 8600)
 #   dbd_params => ...  another DBDParams (e.g. another database)
 #   append => text     extra configuration lines
+#   set => {Directive => 'args'}  replaces that directive's lines (or adds one)
+#   env => {NAME => value}  environment of the node's httpd (LD_PRELOAD ...)
 #   expect_failure => 1: return {failed => 1, output => <its logs>} when httpd
 #                      does not come up, instead of dying
 #   wait => seconds    how long to wait for it to answer (default 30)
@@ -280,6 +286,7 @@ sub _spawn_node {
         open STDOUT, '>>', "$dir/stderr.log" or _exit(126);
         open STDERR, '>&', \*STDOUT;
         $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
+        $ENV{$_} = $o{env}{$_} for keys %{ $o{env} || {} };
         { no warnings "exec"; exec _httpd_bin(), '-d', $T_DIR, '-f', $conf, '-D', 'APACHE2',
                                    '-D', 'APACHE2_4', '-D', 'FOREGROUND'; }
         print STDERR "exec httpd: $!\n";
@@ -436,9 +443,11 @@ sub node_api {
 
 # Rules every committed state must satisfy, over every table; each query
 # counts the rows breaking its rule.  Returns "rule: N" for each broken one.
+my $V = schema_version();
 my @RULES = (
-    ['schema version: exactly one row, version 1',
-     q{SELECT CASE WHEN count(*) = 1 AND min(version) = 1 THEN 0 ELSE 1 END FROM ssd_schema_version}],
+    ["schema version: one row for each version 1 to $V",
+     qq{SELECT CASE WHEN count(*) = $V AND count(DISTINCT version) = $V AND min(version) = 1
+        AND max(version) = $V THEN 0 ELSE 1 END FROM ssd_schema_version}],
     ['dkim key without its domain',
      q{SELECT count(*) FROM ssd_dkim_keys k LEFT JOIN ssd_domains d ON d.id = k.domain_id WHERE d.id IS NULL}],
     ['domain without exactly one active key',
@@ -475,6 +484,14 @@ my @RULES = (
      q{SELECT count(*) FROM ssd_events e JOIN ssd_domains d ON d.id = e.domain_id
          WHERE e.partner_id <> d.partner_id}],
 );
+
+# The schema version this build of the module knows (SSD_SCHEMA_VERSION).
+sub schema_version {
+    my $h = "$T_DIR/../mod_scaisend_domains/ssd_store.h";
+    my ($v) = _slurp($h) =~ /^#define SSD_SCHEMA_VERSION (\d+)$/m
+        or die "no SSD_SCHEMA_VERSION in $h\n";
+    return $v;
+}
 
 sub integrity_problems {
     my (%o) = @_;
