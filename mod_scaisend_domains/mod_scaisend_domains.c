@@ -22,6 +22,8 @@ static int ssd_handler(request_rec *r)
     memset(&q, 0, sizeof(q));
     q.r = r;
     q.conf = ssd_conf_get(r->server);
+    /* the id in this request's log lines, for the caller to quote */
+    apr_table_setn(r->err_headers_out, "X-Request-Id", ssd_request_id(r));
     if (ssd_principal_from_env(&q) != 0) {
         return OK;
     }
@@ -77,12 +79,12 @@ static int ssd_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)pconf, (void)plog, (void)ptemp;
     if ((err = ssd_db_check())) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "scaisend: %s", err);
+        SSD_SLOG(APLOG_EMERG, 0, s, 2, "%s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     for (sp = s; sp; sp = sp->next) {
         if ((err = ssd_conf_check(sp))) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, "scaisend: %s", err);
+            SSD_SLOG(APLOG_EMERG, 0, sp, 2, "%s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -95,8 +97,8 @@ static int ssd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)plog;
     ssd_dkim_secure_heap();
     if (ssd_domain_init(pconf) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "scaisend: the public "
-                     "suffix list could not be loaded");
+        SSD_SLOG(APLOG_CRIT, 0, s, 3, "the public suffix list could not "
+                 "be loaded");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return ssd_db_post_config(pconf, ptemp, s);

@@ -8,6 +8,7 @@
 #include <util_filter.h>
 #include <json-c/json.h>
 
+#include "ssd_log.h"
 #include "ssd_policy.h"
 #include "ssd_sender.h"
 #include "ssd_store.h"
@@ -77,9 +78,35 @@ typedef struct {
     ssd_conf_t *conf;
     ssd_principal_t who;
     ssd_store_t *store;             /* NULL until ssd_req_store() */
+    ssd_log_t *log;                 /* for core units; NULL until needed */
 } ssd_req_t;
 
 /* mod_scaisend_domains_config.c */
+/* mod_scaisend_domains_log.c: every log line of the module --
+ *   SSD_RLOG(APLOG_ERR, status, r, 105, "no database connection");
+ *   SSD_SLOG(APLOG_NOTICE, 0, s, 1, "started");
+ * -- with its message number (SSDnnnn, README) and, for a request, its id.
+ * The level is checked before anything is formatted. */
+#define SSD_RLOG(level, status, r, num, ...) do { \
+        if (APLOG_R_IS_LEVEL((r), (level))) \
+            ssd_rlog(__FILE__, __LINE__, APLOG_MODULE_INDEX, (level), \
+                     (status), (r), (num), __VA_ARGS__); \
+    } while (0)
+#define SSD_SLOG(level, status, s, num, ...) do { \
+        if (APLOG_IS_LEVEL((s), (level))) \
+            ssd_slog(__FILE__, __LINE__, APLOG_MODULE_INDEX, (level), \
+                     (status), (s), (num), __VA_ARGS__); \
+    } while (0)
+void ssd_rlog(const char *file, int line, int module_index, int level,
+              apr_status_t status, const request_rec *r, int num,
+              const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+void ssd_slog(const char *file, int line, int module_index, int level,
+              apr_status_t status, const server_rec *s, int num,
+              const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+const char *ssd_request_id(const request_rec *r);
+/* A sink for the core units working for r (DNS queries, statements). */
+ssd_log_t *ssd_request_log(request_rec *r);
+
 typedef struct {
     apr_size_t offset;          /* of the field in ssd_conf_t */
     int is_off_t;               /* apr_off_t field, else int */

@@ -98,8 +98,7 @@ static int new_key(ssd_req_t *q, const ssd_domain_t *d, ssd_dkim_key_t *k)
         || ssd_dkim_wrap(q->r->pool, q->conf->kek, pkey, d->id,
                          d->dkim_selector, &k->wrapped_key) != APR_SUCCESS
         || !(k->public_key = ssd_dkim_public_b64(q->r->pool, pkey))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                      "scaisend: DKIM key generation failed");
+        SSD_RLOG(APLOG_ERR, 0, q->r, 301, "DKIM key generation failed");
         return -1;
     }
     k->domain_id = d->id;

@@ -50,9 +50,8 @@ int ssd_send_store_error(ssd_req_t *q, ssd_store_rc rc)
         return ssd_send_error(q->r, HTTP_NOT_FOUND, "not_found",
                               "no such domain", NULL);
     }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "scaisend: database "
-                  "error: %s", q->store && q->store->error ? q->store->error
-                                                           : "unknown");
+    SSD_RLOG(APLOG_ERR, 0, q->r, 107, "database error: %s",
+             q->store && q->store->error ? q->store->error : "unknown");
     apr_table_setn(q->r->err_headers_out, "Retry-After", "5");
     return ssd_send_error(q->r, HTTP_SERVICE_UNAVAILABLE,
                           "storage_unavailable", "the database could not "

@@ -102,8 +102,7 @@ int ssd_domain_rotate(ssd_req_t *q, const char *id)
     if (ssd_dkim_generate(q->r->pool, q->conf->key_bits, &w.pkey)
             != APR_SUCCESS
         || !(k.public_key = ssd_dkim_public_b64(q->r->pool, w.pkey))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                      "scaisend: DKIM key generation failed");
+        SSD_RLOG(APLOG_ERR, 0, q->r, 301, "DKIM key generation failed");
         return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR,
                               "internal_error", "the DKIM key could not be "
                               "generated", NULL);

@@ -109,8 +109,8 @@ static int sign_with_active_key(ssd_req_t *q, ssd_signer_t *s,
                         &key) != APR_SUCCESS
         || !(header = ssd_signer_sign(s, key, d->domain, selector,
                                       apr_time_now()))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "scaisend: the key of "
-                      "%s (selector %s) could not be used", d->id, selector);
+        SSD_RLOG(APLOG_ERR, 0, q->r, 501, "the key of %s (selector %s) could "
+                 "not be used", d->id, selector);
         return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR,
                               "internal_error", "the message could not be "
                               "signed", NULL);

@@ -40,6 +40,7 @@ static void build_input(ssd_req_t *q, const ssd_domain_t *d,
     in->dmarc_policy = d->dmarc_policy;
     in->dmarc_rua = d->dmarc_rua_email;
     in->dns.nameservers = q->conf->resolvers;
+    in->dns.log = q->log ? q->log : (q->log = ssd_request_log(q->r));
     in->dns.query_timeout = apr_time_from_msec(q->conf->dns_timeout_ms);
     in->dns.deadline = apr_time_now()
                        + apr_time_from_msec(q->conf->verify_budget_ms);
@@ -224,8 +225,8 @@ static int answer_not_run(ssd_req_t *q, run_t *run)
         q->r->pool, run->d->domain, run->d->verified, &run->res),
         SSD_VERIFY_MAX_ANSWER);
 
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "scaisend: verification "
-                  "threads could not be started; nothing was stored");
+    SSD_RLOG(APLOG_ERR, 0, q->r, 401, "verification threads could not be "
+             "started; nothing was stored");
     if (ssd_store_verify_release(q->store, run->d->id, answer, run->claim_ms)
         != SSD_STORE_OK) {
         return ssd_send_store_error(q, SSD_STORE_FAILED);

@@ -30,6 +30,7 @@ typedef struct {
 
 struct ssd_dns {
     apr_pool_t *pool;
+    const ssd_log_t *log;
     apr_array_header_t *servers;    /* dns_server_t */
     apr_interval_time_t query_timeout;
     apr_time_t deadline;
@@ -157,6 +158,7 @@ ssd_dns_t *ssd_dns_new(apr_pool_t *p, const ssd_dns_config_t *cfg,
     d->query_timeout = cfg->query_timeout > 0 ? cfg->query_timeout
                                               : DEFAULT_QUERY_TIMEOUT;
     d->deadline = cfg->deadline;
+    d->log = cfg->log;
     apr_pool_cleanup_register(p, d, servers_cleanup, apr_pool_cleanup_null);
     if (ns && ns->nelts > 0) {
         for (i = 0; i < ns->nelts && !msg; i++) {
@@ -251,11 +253,40 @@ static ssd_dns_rc send_failure(ldns_status st)
     }
 }
 
+/* One DEBUG line per exchange: what was asked of whom, and the answer. */
+static void log_exchange(const ssd_dns_t *d, const dns_server_t *s,
+                         const ldns_pkt *q, int tcp, const ldns_pkt *a,
+                         ldns_status st, apr_time_t started)
+{
+    const ldns_rr *qr = ldns_rr_list_rr(ldns_pkt_question(q), 0);
+    char *name, *type, *server;
+
+    if (!d->log || d->log->max_level < SSD_LOG_DEBUG || !qr) {
+        return;
+    }
+    name = ldns_rdf2str(ldns_rr_owner(qr));
+    type = ldns_rr_type2str(ldns_rr_get_type(qr));
+    server = ldns_rdf2str(ldns_resolver_nameservers(s->res)[0]);
+    ssd_logf(d->log, SSD_LOG_DEBUG, 410, "DNS %s %s to %s port %u over %s: "
+             "%s, %u answers%s, %" APR_TIME_T_FMT " ms", type ? type : "?",
+             name ? name : "?", server ? server : "?",
+             (unsigned)ldns_resolver_port(s->res), tcp ? "TCP" : "UDP",
+             a ? ldns_pkt_rcode2str(ldns_pkt_get_rcode(a))
+               : ldns_get_errorstr_by_id(st),
+             a ? (unsigned)ldns_pkt_ancount(a) : 0,
+             a && ldns_pkt_tc(a) ? " (truncated)" : "",
+             apr_time_as_msec(apr_time_now() - started));
+    free(name);
+    free(type);
+    free(server);
+}
+
 static ssd_dns_rc exchange(ssd_dns_t *d, dns_server_t *s, ldns_pkt *q,
                            int tcp, ldns_pkt **ans)
 {
     struct timeval tv;
     ldns_status st;
+    apr_time_t started = apr_time_now();
 
     *ans = NULL;
     if (!attempt_timeout(d, &tv)) {
@@ -265,6 +296,7 @@ static ssd_dns_rc exchange(ssd_dns_t *d, dns_server_t *s, ldns_pkt *q,
     ldns_resolver_set_usevc(s->res, tcp ? true : false);
     ldns_resolver_set_nameserver_rtt(s->res, 0, LDNS_RESOLV_RTT_MIN);
     st = ldns_send(ans, s->res, q);
+    log_exchange(d, s, q, tcp, *ans, st, started);
     if (st == LDNS_STATUS_OK && *ans && reply_matches(q, *ans)) {
         return SSD_DNS_OK;
     }

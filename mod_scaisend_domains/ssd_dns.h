@@ -14,6 +14,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 #include <apr_network_io.h>
+#include "ssd_log.h"
 
 typedef struct {
     const char *host;       /* IPv4 or IPv6 literal ("[::1]" accepted) */
@@ -28,6 +29,8 @@ typedef struct {
                                                outlast it; 0: none */
     const char *resolv_conf;                /* NULL: /etc/resolv.conf
                                                (other paths for tests) */
+    const ssd_log_t *log;                   /* NULL: no log lines; each
+                                               query at SSD_LOG_DEBUG */
 } ssd_dns_config_t;
 
 typedef enum {

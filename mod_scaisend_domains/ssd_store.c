@@ -91,11 +91,26 @@ static int statements_lost(ssd_store_t *st, int rc)
     return statements_stale(msg) && prepare_all(st);
 }
 
+/* One DEBUG line per statement: its label, its result and its time. */
+static void log_statement(const ssd_store_t *st, const char *label, int rc,
+                          int nrows, apr_time_t started)
+{
+    if (!st->log || st->log->max_level < SSD_LOG_DEBUG) {
+        return;
+    }
+    ssd_logf(st->log, SSD_LOG_DEBUG, 110, "statement %s: %s%s, %" APR_TIME_T_FMT
+             " us", label, rc ? "failed: " : "ok",
+             rc ? apr_dbd_error(st->driver, st->handle, rc)
+                : nrows >= 0 ? apr_psprintf(st->pool, " (%d rows)", nrows) : "",
+             apr_time_now() - started);
+}
+
 /* Run a write; returns 0 and the affected row count, or the driver code. */
 int ssd_store_run(ssd_store_t *st, const char *label, int *nrows, int nargs,
                   const char **args)
 {
     apr_dbd_prepared_t *stmt = ssd_store_statement(st, label);
+    apr_time_t started = apr_time_now();
     int rc, n = 0;
 
     if (!stmt) {
@@ -108,6 +123,7 @@ int ssd_store_run(ssd_store_t *st, const char *label, int *nrows, int nargs,
         rc = apr_dbd_pquery(st->driver, st->pool, st->handle, &n, stmt,
                             nargs, args);
     }
+    log_statement(st, label, rc, n, started);
     if (rc != 0) {
         return ssd_store_note_error(st, label, rc);
     }
@@ -121,6 +137,7 @@ int ssd_store_select(ssd_store_t *st, const char *label, ssd_rows_t *rows,
                      int nargs, const char **args)
 {
     apr_dbd_prepared_t *stmt = ssd_store_statement(st, label);
+    apr_time_t started = apr_time_now();
     int rc;
 
     rows->res = NULL;
@@ -135,6 +152,9 @@ int ssd_store_select(ssd_store_t *st, const char *label, ssd_rows_t *rows,
         rc = apr_dbd_pselect(st->driver, st->pool, st->handle, &rows->res,
                              ssd_store_statement(st, label), 1, nargs, args);
     }
+    log_statement(st, label, rc, rc ? 0 : apr_dbd_num_tuples(st->driver,
+                                                             rows->res),
+                  started);
     return rc != 0 ? ssd_store_note_error(st, label, rc) : 0;
 }
 

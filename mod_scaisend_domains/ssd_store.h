@@ -6,6 +6,7 @@
 
 #include <apr_dbd.h>
 #include <apr_hash.h>
+#include "ssd_log.h"
 #include "ssd_model.h"
 
 typedef struct {
@@ -17,6 +18,7 @@ typedef struct {
     int in_txn;
     const char *error;          /* last database error: for the log only */
     void *held;                 /* the glue's handle on the connection */
+    const ssd_log_t *log;       /* each statement at SSD_LOG_DEBUG */
 } ssd_store_t;
 
 typedef enum {
