@@ -45,6 +45,7 @@ import re
 import sys
 
 import jsonschema
+import jsonschema.exceptions
 import yaml
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch",
@@ -333,10 +334,39 @@ class Spec:
         return path == base or path.startswith(base + "/")
 
     def validate(self, instance, schema):
+        """[(JSON path, message, rule)] of the instance's mismatches (rule:
+        the failing keyword and its place in the schema, for grouping)."""
         v = jsonschema.Draft202012Validator(schema, resolver=self.resolver,
                                             format_checker=self.fc)
-        return sorted(v.iter_errors(instance),
-                      key=lambda e: list(e.absolute_path))
+        out = []
+        for e in leaf_errors(v.iter_errors(instance)):
+            msg = e.message
+            if len(msg) > 300:
+                msg = msg[:297] + "..."
+            rule = "%s at %s" % (e.validator, "/".join(
+                str(x) for x in e.schema_path))
+            out.append((json_path(e.absolute_path), msg, rule))
+        return sorted(out)
+
+
+def leaf_errors(errors):
+    """The errors themselves, but inside an anyOf / oneOf the errors of the
+    alternative that came closest: not a mere type mismatch (the "null"
+    branch of a nullable object), the deepest."""
+    for e in errors:
+        if e.validator not in ("anyOf", "oneOf") or not e.context:
+            yield e
+            continue
+        alts = collections.defaultdict(list)
+        for c in e.context:
+            alts[c.relative_schema_path[0]].append(c)
+
+        def score(errs):
+            type_only = all(c.validator == "type" and
+                            len(c.absolute_path) == len(e.absolute_path)
+                            for c in errs)
+            return (not type_only, max(len(c.absolute_path) for c in errs))
+        yield from leaf_errors(max(alts.values(), key=score))
 
 
 def pick_response(responses, status):
@@ -397,9 +427,9 @@ def check_exchange(spec, ex, problems):
             responses = rule.get("responses")
             allow = sorted(m.upper() for m in METHODS if m in item)
         else:
-            name, responses, allow = "%s %s" % (
-                ex["method"] if not head or "head" in item else "GET",
-                template), op.get("responses"), None
+            shown = "GET" if head and "head" not in item else ex["method"]
+            name = "%s %s" % (shown, template)
+            responses, allow = op.get("responses"), None
     where = "%s -> %d" % (name, ex["status"])
     if not responses:
         problems.append((where, "$", "no responses documented"))
@@ -428,9 +458,9 @@ def check_headers(spec, ex, resp, allow, where, problems):
             continue
         schema = h.get("schema")
         if schema is not None:
-            for e in spec.validate(header_value(spec.deref(schema), raw),
-                                   schema):
-                problems.append((where, "header " + name, e.message[:300]))
+            for _, msg, rule in spec.validate(
+                    header_value(spec.deref(schema), raw), schema):
+                problems.append((where, "header " + name, msg, rule))
     if allow is not None and ex["status"] == 405:
         sent = sorted(m.strip().upper()
                       for m in (got.get("allow") or "").split(",")
@@ -479,15 +509,28 @@ def check_body(spec, ex, resp, head, where, problems):
             return
     else:
         instance = text
-    for e in spec.validate(instance, schema):
-        problems.append((where, json_path(e.absolute_path),
-                         e.message[:300]))
+    problems.extend((where, jpath, msg, rule)
+                    for jpath, msg, rule in spec.validate(instance, schema))
 
 
-def check_exchanges(spec, path):
+def load_known(path):
+    """Known deviations: one regex a line ('#' comments), matched against
+    "<METHOD> <path> -> <status> <where>: <message>"."""
+    known = []
+    if path:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    known.append(re.compile(line))
+    return known
+
+
+def check_exchanges(spec, path, known):
     counts = collections.Counter()
     outside = collections.Counter()
     mismatches = collections.OrderedDict()
+    known_seen = collections.OrderedDict()
     total = 0
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -498,18 +541,38 @@ def check_exchanges(spec, path):
             problems = []
             name = check_exchange(spec, ex, problems)
             if name is None:
-                outside[ex["path"].split("/")[1] if "/" in ex["path"] else
-                        ex["path"]] += 1
+                outside["/" + ex["path"].lstrip("/").split("/")[0]] += 1
                 continue
             counts["%s -> %d" % (name, ex["status"])] += 1
-            for where, jpath, msg in problems:
-                k = (where, jpath, msg)
-                entry = mismatches.setdefault(k, {"count": 0, "first": None})
+            for problem in problems:
+                where, jpath, msg = problem[:3]
+                rule = problem[3] if len(problem) > 3 else msg
+                text = "%s %s -> %d %s: %s" % (ex["method"], ex["path"],
+                                               ex["status"], jpath, msg)
+                hit = next((k for k in known if k.search(text)), None)
+                # one entry per route, status, place (array indices folded)
+                # and message
+                k = (where, re.sub(r"\[\d+\]", "[*]", jpath), rule)
+                table = known_seen if hit else mismatches
+                entry = table.setdefault(k, {"count": 0, "first": None})
                 entry["count"] += 1
                 if entry["first"] is None:
+                    entry["message"] = msg
                     entry["first"] = {"t": ex.get("t"), "method": ex["method"],
-                                      "url": ex.get("url"), "line": n}
-    return total, counts, outside, mismatches
+                                      "url": ex.get("url"), "line": n,
+                                      "json_path": jpath}
+    return total, counts, outside, mismatches, known_seen
+
+
+def report(kind, table, out):
+    for (where, jpath, _), e in table.items():
+        f, msg = e["first"], e["message"]
+        out.append({"where": where, "json_path": jpath, "message": msg,
+                    "count": e["count"], "first": f})
+        print("openapi: %s %s at %s: %s (%d time(s); first: %s %s in %s, "
+              "at %s, exchange line %d)" % (kind, where, jpath, msg,
+                                            e["count"], f["method"], f["url"],
+                                            f["t"], f["json_path"], f["line"]))
 
 
 def coverage(spec, counts):
@@ -536,9 +599,10 @@ def main():
     ap.add_argument("--meta", required=True)
     ap.add_argument("--exchanges")
     ap.add_argument("--summary")
+    ap.add_argument("--known", help="file of known deviations (regexes)")
     a = ap.parse_args()
     summary = {"document_problems": [], "exchanges": 0, "checked": 0,
-               "mismatches": [], "by_route": {}, "outside": {},
+               "mismatches": [], "known": [], "by_route": {}, "outside": {},
                "never_seen": []}
     try:
         with open(a.spec, encoding="utf-8") as fh:
@@ -555,31 +619,24 @@ def main():
     status = 2 if problems else 0
     if a.exchanges and not problems:
         spec = Spec(doc)
-        total, counts, outside, mism = check_exchanges(spec, a.exchanges)
+        total, counts, outside, mism, known = check_exchanges(
+            spec, a.exchanges, load_known(a.known))
         summary.update(exchanges=total, checked=sum(counts.values()),
                        by_route=dict(sorted(counts.items())),
                        outside=dict(outside),
-                       never_seen=coverage(spec, counts))
-        for (where, jpath, msg), e in mism.items():
-            f = e["first"]
-            summary["mismatches"].append(
-                {"where": where, "json_path": jpath, "message": msg,
-                 "count": e["count"], "first": f})
-            print("openapi: MISMATCH %s at %s: %s (%d time(s); first: %s %s "
-                  "in %s, exchange line %d)" % (where, jpath, msg, e["count"],
-                                                f["method"], f["url"], f["t"],
-                                                f["line"]))
+                       never_seen=coverage(spec, counts), known=[])
+        report("MISMATCH", mism, summary["mismatches"])
+        report("known deviation:", known, summary["known"])
         print("openapi: %d exchanges, %d checked against the document, %d "
               "outside it (%s)" % (total, summary["checked"],
                                    sum(outside.values()),
-                                   ", ".join("/%s: %d" % kv for kv in
+                                   ", ".join("%s: %d" % kv for kv in
                                              sorted(outside.items()))
                                    or "none"))
         for k, v in sorted(counts.items()):
             print("openapi:   %6d  %s" % (v, k))
-        if summary["never_seen"]:
-            print("openapi: documented but never seen in this run: %d "
-                  "responses" % len(summary["never_seen"]))
+        for k in summary["never_seen"]:
+            print("openapi: documented, not seen in this run: " + k)
         if mism:
             status = 1
     if a.summary:
