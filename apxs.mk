@@ -2,6 +2,7 @@
 #
 #   make -f apxs.mk            build the module (default target)
 #   make -f apxs.mk deps       install missing Debian packages (build/packages.txt)
+#                              and the pinned npm packages of build/openapi
 #   make -f apxs.mk unit       build and run the C unit tests (t/unit/test_*.c)
 #                              and the RFC 7208 syntax comparison (t/unit/rfc7208.py)
 #   make -f apxs.mk test       deps + build + unit + the Apache::Test suite
@@ -71,6 +72,7 @@ _ := $(shell mkdir -p $(OUT) && echo "$(SRCS) $(HDRS)" > $(SOURCES_LIST).tmp && 
 
 deps:
 	build/install-deps
+	build/install-openapi-deps
 
 CORE_OBJS = $(patsubst $(SRCDIR)/%.c,$(OUT)/unit/obj/%.o,$(CORE_SRCS))
 UNIT_CFLAGS = $(WARN) -g -O1 -I$(SRCDIR) -It/unit $(DEP_CFLAGS)
