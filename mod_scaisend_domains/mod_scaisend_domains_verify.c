@@ -234,6 +234,20 @@ static int answer_not_run(ssd_req_t *q, run_t *run)
     return ssd_send_text(q->r, HTTP_OK, "application/json", answer);
 }
 
+/* No resolver could be set up (an empty resolv.conf, say): the service,
+ * not the domain, is at fault -- 503, nothing stored (api.md section 3). */
+static int resolver_unavailable(ssd_req_t *q, run_t *run)
+{
+    SSD_RLOG(APLOG_ERR, 0, q->r, 402, "no DNS resolver could be set up for "
+             "verification: check %s or /etc/resolv.conf", SSD_DIR_RESOLVER);
+    ssd_store_verify_release(q->store, run->d->id, NULL, run->claim_ms);
+    apr_table_setn(q->r->err_headers_out, "Retry-After", "30");
+    return ssd_send_error(q->r, HTTP_SERVICE_UNAVAILABLE,
+                          "resolver_unavailable", "the DNS resolver is "
+                          "unavailable; nothing was changed: retry shortly",
+                          NULL);
+}
+
 /* The lookups hold no database connection: a slow zone must not starve
  * the other requests of the process of connections. */
 static int run_verification(ssd_req_t *q, run_t *run)
@@ -246,6 +260,9 @@ static int run_verification(ssd_req_t *q, run_t *run)
     rv = ssd_verify_run(q->r->pool, &in, &run->res);
     if (!ssd_req_store(q)) {
         return OK;
+    }
+    if (run->res.resolver_failed) {
+        return resolver_unavailable(q, run);
     }
     return rv == APR_SUCCESS ? store_outcome(q, run) : answer_not_run(q, run);
 }

@@ -26,6 +26,7 @@ typedef struct {
     ssd_check_result_t spf;
     ssd_check_result_t dmarc;
     int has_pending;
+    int resolver_failed;            /* a resolver could not be set up */
     const char *checked_at;
 } ssd_verify_result_t;
 
