@@ -70,6 +70,20 @@ static int ssd_error_handler(request_rec *r)
     return ssd_send_error(r, status, code, msg, NULL);
 }
 
+/* What a server's settings came to, at debug: "apachectl -t" with
+ * LogLevel scaisend_domains:debug shows how every value was read. */
+static void log_settings(apr_pool_t *p, server_rec *s)
+{
+    ssd_conf_t *c = ssd_conf_get(s);
+    const char *const *reserved = ssd_conf_reserved(p, c);
+
+    SSD_SLOG(APLOG_DEBUG, 0, s, 4, "settings of %s:%u: SPF include %s; "
+             "reserved %s%s; DKIM keys of %d bits; nameservers %s",
+             s->server_hostname ? s->server_hostname : "*", (unsigned)s->port,
+             c->spf_include, reserved[0], reserved[1] ? " and more" : "",
+             c->key_bits, ssd_conf_dns_describe(p, c));
+}
+
 /* Runs before "httpd -t" reports, so configuration errors show there. */
 static int ssd_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
@@ -87,6 +101,7 @@ static int ssd_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             SSD_SLOG(APLOG_EMERG, 0, sp, 2, "%s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        log_settings(ptemp, sp);
     }
     return OK;
 }

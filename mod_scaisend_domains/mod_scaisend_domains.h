@@ -54,6 +54,7 @@ typedef struct {
     const char *selector_base;
     const char *spf_include;
     apr_array_header_t *reserved;   /* const char *: refused names */
+    const char *reserved_default;   /* when none: the include's domain */
     const char *api_base;
     apr_off_t max_body;
     int zone_ttl;
@@ -79,6 +80,7 @@ typedef struct {
     ssd_principal_t who;
     ssd_store_t *store;             /* NULL until ssd_req_store() */
     ssd_log_t *log;                 /* for core units; NULL until needed */
+    int route;                      /* index in the route table, -1 none */
 } ssd_req_t;
 
 /* mod_scaisend_domains_config.c */
@@ -127,6 +129,8 @@ const char *ssd_conf_check(server_rec *s);
 /* mod_scaisend_domains_config_dns.c */
 const char *ssd_set_resolver(cmd_parms *cmd, void *dc, const char *arg);
 void ssd_conf_dns_defaults(ssd_conf_t *c);
+/* "192.0.2.53 port 53, ::1 port 5353", for the start-up log. */
+const char *ssd_conf_dns_describe(apr_pool_t *p, const ssd_conf_t *c);
 void ssd_conf_dns_finish(ssd_conf_t *c);
 void ssd_conf_dns_merge(ssd_conf_t *c, const ssd_conf_t *base,
                         const ssd_conf_t *add);
@@ -173,6 +177,9 @@ int ssd_principal_from_env(ssd_req_t *q);
 
 /* mod_scaisend_domains_router.c */
 int ssd_route(ssd_req_t *q);
+int ssd_route_count(void);
+/* "GET /domains/{id}": the route's name in the status counters. */
+const char *ssd_route_name(apr_pool_t *p, int i);
 
 /* mod_scaisend_domains_domains.c */
 int ssd_domains_create(ssd_req_t *q);

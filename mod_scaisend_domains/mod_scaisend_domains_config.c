@@ -80,6 +80,9 @@ static void ssd_conf_finish(server_rec *s)
     if (c->max_domains == UNSET_INT) c->max_domains = DEFAULT_MAX_DOMAINS;
     if (!c->selector_base) c->selector_base = DEFAULT_SELECTOR;
     if (!c->spf_include) c->spf_include = DEFAULT_SPF_INCLUDE;
+    c->reserved_default = ssd_domain_registrable(s->process->pconf,
+                                                 c->spf_include);
+    if (!c->reserved_default) c->reserved_default = c->spf_include;
     if (!c->api_base) c->api_base = DEFAULT_API_BASE;
     if (!c->claim_prefix) c->claim_prefix = "OIDC_CLAIM_";
     if (!c->claim_sub) c->claim_sub = "sub";
@@ -90,7 +93,8 @@ static void ssd_conf_finish(server_rec *s)
     ssd_conf_dns_finish(c);
 }
 
-/* Refused names: those configured, else the SPF include's own domain. */
+/* Refused names: those configured, else the registrable domain of the
+ * SPF include (scailabs.ai for scaisend.scailabs.ai). */
 const char *const *ssd_conf_reserved(apr_pool_t *p, const ssd_conf_t *c)
 {
     const char **list;
@@ -101,9 +105,7 @@ const char *const *ssd_conf_reserved(apr_pool_t *p, const ssd_conf_t *c)
         list[i] = APR_ARRAY_IDX(c->reserved, i, const char *);
     }
     if (n == 0) {
-        const char *dot = strchr(c->spf_include, '.');
-
-        list[0] = dot && strchr(dot + 1, '.') ? dot + 1 : c->spf_include;
+        list[0] = c->reserved_default;
     }
     return list;
 }
@@ -133,17 +135,34 @@ static const char *set_kek_file(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* A decimal number, nothing else (no sign, no space, no suffix). */
+static int strict_number(const char *arg, long max, long *out)
+{
+    const char *c;
+    long v = 0;
+
+    for (c = arg; *c; c++) {
+        if (!apr_isdigit(*c) || v > (max - (*c - '0')) / 10) {
+            return 0;
+        }
+        v = v * 10 + (*c - '0');
+    }
+    *out = v;
+    return c > arg;
+}
+
 static const char *set_key_bits(cmd_parms *cmd, void *dc, const char *arg)
 {
-    int bits = atoi(arg);
+    long bits = 0;
 
     (void)dc;
-    if (bits != 2048 && bits != 3072 && bits != 4096) {
+    if (!strict_number(arg, 100000, &bits)
+        || (bits != 2048 && bits != 3072 && bits != 4096)) {
         return apr_pstrcat(cmd->pool, SSD_DIR_KEY_BITS, " must be 2048, "
                            "3072 or 4096 (keys under 2048 bits are refused), "
                            "not ", arg, NULL);
     }
-    cmd_conf(cmd)->key_bits = bits;
+    cmd_conf(cmd)->key_bits = (int)bits;
     return NULL;
 }
 
@@ -167,43 +186,45 @@ static const char *set_selector(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static const char *host_name_error(cmd_parms *cmd, const char *arg)
+/* The SPF include: a host name, underscores allowed (_spf.example.net). */
+static const char *set_spf_include(cmd_parms *cmd, void *dc, const char *arg)
 {
+    ssd_conf_t *c = cmd_conf(cmd);
+    const char *host, *err = ssd_host_normalise(cmd->pool, arg, &host);
+
+    (void)dc;
+    if (err) {
+        return apr_pstrcat(cmd->pool, SSD_DIR_SPF_INCLUDE, ": ", arg, ": ",
+                           err, NULL);
+    }
+    c->spf_include = host;
+    return NULL;
+}
+
+/* A reserved name, normalised as tenants' names are (lower case, no final
+ * dot, A-labels), so that it is compared with them as they are stored. */
+static const char *add_reserved(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ssd_conf_t *c = cmd_conf(cmd);
     ssd_domain_name_t name;
     const char *err = ssd_domain_normalise(cmd->temp_pool, arg, "s", NULL,
                                            &name);
 
+    (void)dc;
     if (err && !strstr(err, "public suffix")) {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", arg, ": ", err,
+        return apr_pstrcat(cmd->pool, SSD_DIR_RESERVED, ": ", arg, ": ", err,
                            NULL);
     }
-    return NULL;
-}
-
-static const char *set_spf_include(cmd_parms *cmd, void *dc, const char *arg)
-{
-    const char *err = host_name_error(cmd, arg);
-
-    (void)dc;
-    if (!err) {
-        cmd_conf(cmd)->spf_include = apr_pstrdup(cmd->pool, arg);
-    }
-    return err;
-}
-
-static const char *add_reserved(cmd_parms *cmd, void *dc, const char *arg)
-{
-    ssd_conf_t *c = cmd_conf(cmd);
-    const char *err = host_name_error(cmd, arg);
-
-    (void)dc;
     if (err) {
-        return err;
+        return apr_pstrcat(cmd->pool, SSD_DIR_RESERVED, ": ", arg, " is a "
+                           "public suffix, which no tenant can register "
+                           "anyway", NULL);
     }
     if (!c->reserved) {
         c->reserved = apr_array_make(cmd->pool, 2, sizeof(const char *));
     }
-    APR_ARRAY_PUSH(c->reserved, const char *) = apr_pstrdup(cmd->pool, arg);
+    APR_ARRAY_PUSH(c->reserved, const char *) = apr_pstrdup(cmd->pool,
+                                                            name.domain);
     return NULL;
 }
 
@@ -220,14 +241,13 @@ static const char *set_api_base(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-/* A decimal integer within [min, max]. */
+/* A decimal integer within [min, max] (min >= 0), nothing else. */
 static const char *parse_int(cmd_parms *cmd, const char *arg, long min,
                              long max, long *out)
 {
-    char *end;
-    long v = strtol(arg, &end, 10);
+    long v = 0;
 
-    if (!*arg || *end || v < min || v > max) {
+    if (!strict_number(arg, max, &v) || v < min) {
         return apr_psprintf(cmd->pool, "%s must be a number from %ld to %ld",
                             cmd->cmd->name, min, max);
     }

@@ -25,7 +25,7 @@
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
-#include <libpsl.h>
+#include "ssd_domain.h"
 
 #define CHECK "dmarc"
 #define SSD_DMARC_MAX_RUA 2     /* report destinations checked (section 11) */
@@ -136,22 +136,13 @@ static const char *bad_tag(dmarc_t *d, const apr_array_header_t *tags)
     return NULL;
 }
 
-/* Organisational domain (Public Suffix List); the last two labels when
- * libpsl has no built-in list. */
-static const char *org_domain(const char *name)
+/* Organisational domain: the Public Suffix List of the domain rules
+ * (ssd_domain_registrable); the name itself when it has none. */
+static const char *org_domain(apr_pool_t *p, const char *name)
 {
-    const psl_ctx_t *psl = psl_builtin();
-    const char *r = psl ? psl_registrable_domain(psl, name) : NULL;
-    const char *dot;
+    const char *r = ssd_domain_registrable(p, name);
 
-    if (r) {
-        return r;
-    }
-    dot = strrchr(name, '.');
-    while (dot && dot > name && dot[-1] != '.') {
-        dot--;
-    }
-    return dot && dot > name ? dot : name;
+    return r ? r : name;
 }
 
 /* §7.1: reports for domain sent to rua_domain need its consent. */
@@ -163,7 +154,7 @@ static void check_rua_domain(dmarc_t *d, const char *addr,
     const ssd_txt_t *t;
     int i;
 
-    if (!strcasecmp(org_domain(rua_domain), org_domain(d->domain))) {
+    if (!strcasecmp(org_domain(d->p, rua_domain), org_domain(d->p, d->domain))) {
         return;
     }
     name = apr_pstrcat(d->p, d->domain, "._report._dmarc.", rua_domain, NULL);

@@ -36,7 +36,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(engine is_pgsql pg_only pg_env psql psql_value pg_ctl pg_running
                     start_node start_nodes stop_node node_api node_children free_port
-                    integrity_problems dbd_params schema_version);
+                    integrity_problems dbd_params schema_version config_check);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 my $LIB_DIR = dirname(File::Spec->rel2abs(__FILE__));   # t/lib/ScaiSend
@@ -223,6 +223,33 @@ sub _node_conf {
     $conf =~ s{^Include\s+"?\S*extra\.conf"?\s*$}{# extra.conf, inlined for this node\n$extra}m
         or die "t/conf/httpd.conf does not include extra.conf\n";
     return "# httpd node '$o{name}' of the test suite (written by ScaiSend::PG)\n$conf";
+}
+
+# config_check(%opt) -> (exit status, output) of "httpd -t" on the test
+# server's configuration for a node (set, append, dbd_params as for
+# start_node): what "apachectl -t" says of it.
+sub config_check {
+    my (%o) = @_;
+    my $name = $o{name} // 'configtest';
+    my $logs = eval { require Apache::Test; Apache::Test::vars('t_logs') } || "$T_DIR/logs";
+    my $dir = "$logs/pg-node-$name";
+    make_path($dir);
+    my $conf = "$dir/httpd.conf";
+    open my $fh, '>', $conf or die "cannot write $conf: $!\n";
+    print {$fh} _node_conf(%o, name => $name, dir => $dir, port => free_port(8600 + int(rand 100)));
+    close $fh or die "close $conf: $!\n";
+    my $pid = open my $out, '-|' // die "fork: $!\n";
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        $ENV{$_} = $o{env}{$_} for keys %{ $o{env} || {} };
+        { no warnings 'exec'; exec _httpd_bin(), '-d', $T_DIR, '-f', $conf, '-t',
+                                   '-D', 'APACHE2', '-D', 'APACHE2_4'; }
+        _exit(127);
+    }
+    local $/;
+    my $text = <$out> // '';
+    close $out;
+    return ($? >> 8, $text);
 }
 
 sub _httpd_bin {
