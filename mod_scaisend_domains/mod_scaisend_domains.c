@@ -27,7 +27,9 @@ static int ssd_handler(request_rec *r)
     if (ssd_principal_from_env(&q) != 0) {
         return OK;
     }
-    return ssd_route(&q);
+    ssd_route(&q);
+    ssd_status_count_request(q.route, r->status);
+    return OK;
 }
 
 /* ErrorDocument target: errors raised before the module runs (a refused
@@ -67,6 +69,7 @@ static int ssd_error_handler(request_rec *r)
         status = HTTP_NOT_FOUND;
     }
     describe_status(status, &code, &msg);
+    ssd_status_count_request(-1, status);
     return ssd_send_error(r, status, code, msg, NULL);
 }
 
@@ -116,6 +119,9 @@ static int ssd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                  "be loaded");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (ssd_status_post_config(pconf, s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     return ssd_db_post_config(pconf, ptemp, s);
 }
 
@@ -129,6 +135,7 @@ static void ssd_register_hooks(apr_pool_t *p)
     ap_hook_post_config(ssd_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_handler(ssd_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ssd_error_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(ssd_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(scaisend_domains) = {

@@ -8,6 +8,8 @@
 #include <util_filter.h>
 #include <json-c/json.h>
 
+#include "ssd_text.h"
+
 #include "ssd_log.h"
 #include "ssd_policy.h"
 #include "ssd_sender.h"
@@ -15,6 +17,11 @@
 
 #define SSD_HANDLER "scaisend-domains"
 #define SSD_ERROR_HANDLER "scaisend-domains-error"
+#define SSD_STATUS_HANDLER "scaisend-domains-status"
+
+#ifndef SSD_VERSION
+#define SSD_VERSION "0.0.0-dev"
+#endif
 
 /* Directive names: one place, so a misspelling fails to compile. */
 #define SSD_DIR_KEK_FILE "ScaiSendKeyEncryptionKeyFile"
@@ -141,6 +148,8 @@ int ssd_db_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 /* The request's database connection, taken from mod_dbd's pool on first
  * use; NULL when the database is unavailable (a 503 has then been sent). */
 ssd_store_t *ssd_req_store(ssd_req_t *q);
+/* The same, but NULL without sending anything when unavailable. */
+ssd_store_t *ssd_req_store_try(ssd_req_t *q);
 /* Give the connection back now (before a long wait, such as DNS); the
  * next ssd_req_store takes one again. */
 void ssd_req_store_release(ssd_req_t *q);
@@ -174,6 +183,11 @@ int ssd_send_body_error(ssd_req_t *q, int status, apr_off_t limit);
 /* mod_scaisend_domains_principal.c */
 /* 0 when q->who is filled; -1 when an error response has been sent. */
 int ssd_principal_from_env(ssd_req_t *q);
+
+/* mod_scaisend_domains_status.c */
+int ssd_status_post_config(apr_pool_t *pconf, server_rec *s);
+void ssd_status_count_request(int route, int status);
+int ssd_status_handler(request_rec *r);
 
 /* mod_scaisend_domains_router.c */
 int ssd_route(ssd_req_t *q);

@@ -221,14 +221,22 @@ static void sqlite_secure_delete(ap_dbd_t *dbd)
 
 ssd_store_t *ssd_req_store(ssd_req_t *q)
 {
+    if (!ssd_req_store_try(q)) {
+        send_unavailable(q);
+        return NULL;
+    }
+    return q->store;
+}
+
+ssd_store_t *ssd_req_store_try(ssd_req_t *q)
+{
     held_t *h;
     ap_dbd_t *dbd;
 
     if (q->store) {
         return q->store;
     }
-    if (!(dbd = dbd_open(q->r->pool, q->r->server))) {
-        send_unavailable(q);
+    if (!dbd_open || !(dbd = dbd_open(q->r->pool, q->r->server))) {
         return NULL;
     }
     sqlite_secure_delete(dbd);

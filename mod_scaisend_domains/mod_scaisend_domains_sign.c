@@ -5,6 +5,7 @@
 #include "ssd_dkim.h"
 #include "ssd_domain.h"
 #include "ssd_json.h"
+#include "ssd_metrics.h"
 #include "ssd_sign.h"
 
 #include <http_protocol.h>
@@ -115,6 +116,7 @@ static int sign_with_active_key(ssd_req_t *q, ssd_signer_t *s,
                               "internal_error", "the message could not be "
                               "signed", NULL);
     }
+    ssd_metric_count(SSD_METRIC_SIGNATURE, SSD_ALG_RSA_SHA256);
     o = ssd_json_new_object(q->r->pool);
     ssd_json_add_str(o, "dkim_signature", header);
     ssd_json_add_str(o, "d", d->domain);

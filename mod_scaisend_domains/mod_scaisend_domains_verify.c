@@ -3,6 +3,7 @@
  * a minimum interval between runs, and the outcome stored. */
 #include "mod_scaisend_domains.h"
 #include "ssd_json.h"
+#include "ssd_metrics.h"
 #include "ssd_verify.h"
 
 #include <apr_strings.h>
@@ -214,6 +215,11 @@ static int store_outcome(ssd_req_t *q, run_t *run)
     if (rc != SSD_STORE_OK) {
         return storage_failed(q, run, rc);
     }
+    ssd_metric_count(SSD_METRIC_VERIFICATION,
+                     ssd_verify_outcome(res) == SSD_OUTCOME_VERIFIED
+                     ? SSD_OUTCOME_NAME_VERIFIED
+                     : ssd_verify_outcome(res) == SSD_OUTCOME_FAILED
+                     ? SSD_OUTCOME_NAME_FAILED : SSD_OUTCOME_NAME_TEMPERROR);
     return ssd_send_text(q->r, HTTP_OK, "application/json", save.answer);
 }
 
@@ -227,6 +233,7 @@ static int answer_not_run(ssd_req_t *q, run_t *run)
 
     SSD_RLOG(APLOG_ERR, 0, q->r, 401, "verification threads could not be "
              "started; nothing was stored");
+    ssd_metric_count(SSD_METRIC_VERIFICATION, SSD_OUTCOME_NAME_NOT_RUN);
     if (ssd_store_verify_release(q->store, run->d->id, answer, run->claim_ms)
         != SSD_STORE_OK) {
         return ssd_send_store_error(q, SSD_STORE_FAILED);
@@ -241,6 +248,8 @@ static int resolver_unavailable(ssd_req_t *q, run_t *run)
     SSD_RLOG(APLOG_ERR, 0, q->r, 402, "no DNS resolver could be set up for "
              "verification: check %s or /etc/resolv.conf", SSD_DIR_RESOLVER);
     ssd_store_verify_release(q->store, run->d->id, NULL, run->claim_ms);
+    ssd_metric_count(SSD_METRIC_VERIFICATION,
+                     SSD_OUTCOME_NAME_RESOLVER_UNAVAILABLE);
     apr_table_setn(q->r->err_headers_out, "Retry-After", "30");
     return ssd_send_error(q->r, HTTP_SERVICE_UNAVAILABLE,
                           "resolver_unavailable", "the DNS resolver is "

@@ -13,6 +13,7 @@
  * - All ldns objects are freed before returning, the resolvers by a
  *   cleanup on the pool given to ssd_dns_new. */
 #include "ssd_dns.h"
+#include "ssd_metrics.h"
 
 #include <string.h>
 #include <apr_lib.h>
@@ -358,9 +359,13 @@ static ssd_dns_rc ask(ssd_dns_t *d, dns_server_t *s, ldns_pkt *q,
         s->timeouts++;
     }
     if (rc != SSD_DNS_OK) {
+        ssd_metric_count(SSD_METRIC_DNS, rc);
         return rc;
     }
     rc = rcode_rc(*ans);
+    ssd_metric_count(SSD_METRIC_DNS, rc == SSD_DNS_OK
+                     && ldns_pkt_get_rcode(*ans) == LDNS_RCODE_NXDOMAIN
+                     ? SSD_DNS_NXDOMAIN : rc);
     if (rc != SSD_DNS_OK) {
         ldns_pkt_free(*ans);
         *ans = NULL;

@@ -326,6 +326,11 @@ ssd_store_rc ssd_store_owner_count(ssd_store_t *st, const char *owner_key,
     return count_rows(st, "ssd_owner_count", 1, args, count);
 }
 
+ssd_store_rc ssd_store_schema_version(ssd_store_t *st, int *version)
+{
+    return count_rows(st, "ssd_schema_version", 0, NULL, version);
+}
+
 /* Inside the transaction: the owner's creates serialised, then counted. */
 static ssd_store_rc within_quota(ssd_store_t *st, const char *owner_key,
                                  int max)

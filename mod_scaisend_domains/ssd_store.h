@@ -82,6 +82,8 @@ ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
                                      const ssd_dkim_key_t *key,
                                      const ssd_event_t *ev,
                                      int max_per_owner);
+/* The schema version the database is at. */
+ssd_store_rc ssd_store_schema_version(ssd_store_t *st, int *version);
 /* How many domains an owner holds. */
 ssd_store_rc ssd_store_owner_count(ssd_store_t *st, const char *owner_key,
                                    int *count);

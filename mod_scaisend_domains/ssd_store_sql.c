@@ -150,6 +150,7 @@ const ssd_statement_t ssd_store_statements[] = {
     {"ssd_domain_lock",
      "UPDATE ssd_domains SET selector_seq = selector_seq WHERE id = %s"},
     {"ssd_owner_lock", "@OWNER_LOCK@"},
+    {"ssd_schema_version", "SELECT MAX(version) FROM ssd_schema_version"},
     {"ssd_owner_count",
      "SELECT COUNT(*) FROM ssd_domains WHERE owner_key = %s"},
     {"ssd_domain_delete", "DELETE FROM ssd_domains WHERE id = %s"},
