@@ -8,6 +8,7 @@
 #   make -f apxs.mk fuzz-replay  the fuzz corpus through the targets (gcc, ASan/UBSan)
 #   make -f apxs.mk test       deps + build + unit + fuzz-replay + the Apache::Test suite
 #   make -f apxs.mk fuzz       libFuzzer, FUZZ_SECONDS (60) per target (t/fuzz/)
+#   make -f apxs.mk fuzz-slow  time the largest inputs of known slow shapes
 #   make -f apxs.mk run        deps + build + a local dev instance (build/run-dev)
 #   make -f apxs.mk bench      benchmark against the dev instance (build/bench-get-domain)
 #   make -f apxs.mk bench-pg   100,000 domains: reads on PostgreSQL vs SQLite (build/bench-pg)
@@ -40,7 +41,7 @@ UNIT_HDRS = $(wildcard t/unit/*.h)
 SPF_SYNTAX = $(OUT)/unit/spf_syntax
 PYTHON3   ?= /usr/bin/python3
 
-.PHONY: all build deps unit test run bench bench-pg clean fuzz fuzz-replay
+.PHONY: all build deps unit test run bench bench-pg clean fuzz fuzz-replay fuzz-slow
 # keep the unit tests' object files (no "rm" after the test summary)
 .SECONDARY:
 .DEFAULT_GOAL := build
@@ -145,6 +146,12 @@ fuzz: $(patsubst %,$(FZ)/fuzz_%,$(FUZZ_TARGETS))
 
 fuzz-replay: $(patsubst %,$(RP)/fuzz_%,$(FUZZ_TARGETS))
 	t/fuzz/run replay $(RP) $(FUZZ_TARGETS)
+
+# the largest inputs of known slow shapes, timed without sanitizers
+fuzz-slow:
+	$(MAKE) -f apxs.mk RP=$(OUT)/replay-plain REPLAY_SAN= \
+	    $(patsubst %,$(OUT)/replay-plain/fuzz_%,$(FUZZ_TARGETS))
+	t/fuzz/slow-inputs $(OUT)/replay-plain
 
 test: deps build unit fuzz-replay
 	build/run-tests
