@@ -1,7 +1,9 @@
 /* fuzz_spf_parse: the SPF record syntax. An input that is an SPF record
- * (v=spf1 ...) is parsed as it is, any other after "v=spf1 ".
- * Invariants: every term of an accepted record has a lower-case name and
- * its text, and parses again alone to the same term. */
+ * (v=spf1 ...) is parsed as the TXT string it is (ssd_spf_parse_txt: all
+ * its bytes, NUL included), any other after "v=spf1 " (ssd_spf_parse).
+ * Invariants: at most SSD_SPF_MAX_TERMS terms; every term of an accepted
+ * record has a lower-case name and its text, and parses again alone to
+ * the same term. */
 #include "harness.h"
 
 #include <string.h>
@@ -17,6 +19,7 @@ static void check_terms(apr_pool_t *p, const apr_array_header_t *terms)
     term_t again;
     int i;
 
+    FUZZ_ASSERT(terms->nelts <= SSD_SPF_MAX_TERMS);
     for (i = 0; i < terms->nelts; i++) {
         FUZZ_ASSERT(t[i].name && *t[i].name && t[i].text && *t[i].text);
         for (c = t[i].name; *c; c++) {
@@ -34,14 +37,22 @@ static void check_terms(apr_pool_t *p, const apr_array_header_t *terms)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = fuzz_pool();
-    const char *rec = fuzz_cstr(p, data, size);
+    const char *rec = (const char *)data;
     apr_array_header_t *terms = NULL;
+    const char *msg;
 
-    if (!ssd_spf_is_record(rec, strlen(rec))) {
-        rec = apr_pstrcat(p, "v=spf1 ", rec, NULL);
+    FUZZ_ASSERT(ssd_spf_same_name(fuzz_cstr(p, data, size),
+                                  fuzz_cstr(p, data, size)));
+    if (ssd_spf_is_record(rec, size)) {
+        msg = ssd_spf_parse_txt(p, rec, size, &terms);
+        FUZZ_ASSERT(msg || size <= SSD_SPF_MAX_RECORD);
+        FUZZ_ASSERT(msg || !memchr(rec, '\0', size));
     }
-    FUZZ_ASSERT(ssd_spf_same_name(rec, rec));
-    if (!ssd_spf_parse(p, rec, &terms)) {
+    else {
+        rec = apr_pstrcat(p, "v=spf1 ", fuzz_cstr(p, data, size), NULL);
+        msg = ssd_spf_parse(p, rec, &terms);
+    }
+    if (!msg) {
         check_terms(p, terms);
     }
     apr_pool_destroy(p);

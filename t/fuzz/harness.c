@@ -212,6 +212,7 @@ static void check_finding(const ssd_finding_t *f)
 {
     FUZZ_ASSERT(f->check && f->code && f->host && f->message);
     FUZZ_ASSERT(!f->found || printable(f->found));
+    FUZZ_ASSERT(!f->found || strlen(f->found) <= SSD_CHECK_MAX_FOUND);
     FUZZ_ASSERT(!strict_text()
                 || (utf8(f->message) && utf8(f->expected) && utf8(f->host)));
 }
@@ -251,6 +252,9 @@ void fuzz_check_result(const ssd_check_result_t *r, const fuzz_zone_t *z)
                 || (r->status == SSD_CHECK_TEMPERROR)
                    == (strncmp(e[0].code, "dns_", 4) == 0));
     FUZZ_ASSERT(r->host != NULL);
+    FUZZ_ASSERT(r->errors->nelts <= SSD_CHECK_MAX_FINDINGS
+                && r->warnings->nelts <= SSD_CHECK_MAX_FINDINGS);
+    FUZZ_ASSERT(r->dropped_errors >= 0 && r->dropped_warnings >= 0);
     FUZZ_ASSERT(r->lookups == fuzz_zone_calls(z));
     for (i = 0; i < r->errors->nelts; i++) {
         check_finding(&e[i]);

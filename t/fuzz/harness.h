@@ -85,8 +85,9 @@ int fuzz_zone_calls(const fuzz_zone_t *z);
 
 /* The invariants of a check result (ssd_check.h): status PASS exactly
  * when there is no error, TEMPERROR exactly when the first error is a
- * dns_* code; every finding complete; found printable ASCII; lookups ==
- * the fetch calls made. */
+ * dns_* code; at most SSD_CHECK_MAX_FINDINGS of each; every finding
+ * complete; found printable ASCII of at most SSD_CHECK_MAX_FOUND bytes;
+ * lookups == the fetch calls made. */
 void fuzz_check_result(const ssd_check_result_t *r, const fuzz_zone_t *z);
 
 #endif
