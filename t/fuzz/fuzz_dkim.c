@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     ssd_check_dkim(p, fuzz_zone_fetch, z, FUZZ_DOMAIN, FUZZ_SELECTOR,
                    FUZZ_DKIM_KEY, &r);
-    fuzz_check_result(&r, z);
+    fuzz_check_result(p, &r, z);
     FUZZ_ASSERT(r.lookups >= 1 && r.lookups <= 2);
     apr_pool_destroy(p);
     return 0;

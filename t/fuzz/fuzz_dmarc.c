@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     ssd_check_dmarc(p, fuzz_zone_fetch, z, FUZZ_DOMAIN, "quarantine",
                     FUZZ_RUA, &r);
-    fuzz_check_result(&r, z);
+    fuzz_check_result(p, &r, z);
     apr_pool_destroy(p);
     return 0;
 }

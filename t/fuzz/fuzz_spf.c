@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ssd_check_result_t r;
 
     ssd_check_spf(p, fuzz_zone_fetch, z, FUZZ_DOMAIN, FUZZ_INCLUDE, &r);
-    fuzz_check_result(&r, z);
+    fuzz_check_result(p, &r, z);
     FUZZ_ASSERT(r.lookups >= 1 && r.lookups <= 11);
     apr_pool_destroy(p);
     return 0;

@@ -237,7 +237,32 @@ static void show(const ssd_check_result_t *r)
     fprintf(stderr, "\n");
 }
 
-void fuzz_check_result(const ssd_check_result_t *r, const fuzz_zone_t *z)
+/* The findings as the answer's JSON strings (ssd_json_add_str) must
+ * serialise to text the strict reader accepts, whatever bytes they hold. */
+static void check_json(apr_pool_t *p, const apr_array_header_t *list)
+{
+    const ssd_finding_t *f = (const ssd_finding_t *)list->elts;
+    json_object *o = ssd_json_new_object(p);
+    ssd_json_error_t err;
+    const char *text;
+    int i;
+
+    for (i = 0; i < list->nelts; i++) {
+        json_object *one = json_object_new_object();
+
+        ssd_json_add_str(one, "code", f[i].code);
+        ssd_json_add_str(one, "host", f[i].host);
+        ssd_json_add_str(one, "message", f[i].message);
+        ssd_json_add_str(one, "expected", f[i].expected);
+        ssd_json_add_str(one, "found", f[i].found);
+        json_object_object_add(o, apr_psprintf(p, "f%d", i), one);
+    }
+    text = ssd_json_to_string(p, o);
+    FUZZ_ASSERT(text && ssd_json_parse_strict(p, text, strlen(text), 8, &err));
+}
+
+void fuzz_check_result(apr_pool_t *p, const ssd_check_result_t *r,
+                       const fuzz_zone_t *z)
 {
     const ssd_finding_t *e = (const ssd_finding_t *)r->errors->elts;
     const char *verbose = getenv("FUZZ_VERBOSE");
@@ -262,4 +287,6 @@ void fuzz_check_result(const ssd_check_result_t *r, const fuzz_zone_t *z)
     for (i = 0; i < r->warnings->nelts; i++) {
         check_finding(&APR_ARRAY_IDX(r->warnings, i, ssd_finding_t));
     }
+    check_json(p, r->errors);
+    check_json(p, r->warnings);
 }

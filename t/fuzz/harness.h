@@ -87,7 +87,9 @@ int fuzz_zone_calls(const fuzz_zone_t *z);
  * when there is no error, TEMPERROR exactly when the first error is a
  * dns_* code; at most SSD_CHECK_MAX_FINDINGS of each; every finding
  * complete; found printable ASCII of at most SSD_CHECK_MAX_FOUND bytes;
- * lookups == the fetch calls made. */
-void fuzz_check_result(const ssd_check_result_t *r, const fuzz_zone_t *z);
+ * lookups == the fetch calls made; the findings as JSON strings
+ * (ssd_json_add_str) serialise to valid JSON. */
+void fuzz_check_result(apr_pool_t *p, const ssd_check_result_t *r,
+                       const fuzz_zone_t *z);
 
 #endif
