@@ -5,7 +5,10 @@
 #                              and the pinned npm packages of build/openapi
 #   make -f apxs.mk unit       build and run the C unit tests (t/unit/test_*.c)
 #                              and the RFC 7208 syntax comparison (t/unit/rfc7208.py)
-#   make -f apxs.mk test       deps + build + unit + the Apache::Test suite
+#   make -f apxs.mk fuzz-replay  the fuzz corpus through the targets (gcc, ASan/UBSan)
+#   make -f apxs.mk test       deps + build + unit + fuzz-replay + the Apache::Test suite
+#   make -f apxs.mk fuzz       libFuzzer, FUZZ_SECONDS (60) per target (t/fuzz/)
+#   make -f apxs.mk fuzz-slow  time the largest inputs of known slow shapes
 #   make -f apxs.mk run        deps + build + a local dev instance (build/run-dev)
 #   make -f apxs.mk bench      benchmark against the dev instance (build/bench-get-domain)
 #   make -f apxs.mk bench-pg   100,000 domains: reads on PostgreSQL vs SQLite (build/bench-pg)
@@ -38,7 +41,7 @@ UNIT_HDRS = $(wildcard t/unit/*.h)
 SPF_SYNTAX = $(OUT)/unit/spf_syntax
 PYTHON3   ?= /usr/bin/python3
 
-.PHONY: all build deps unit test run bench bench-pg clean
+.PHONY: all build deps unit test run bench bench-pg clean fuzz fuzz-replay fuzz-slow
 # keep the unit tests' object files (no "rm" after the test summary)
 .SECONDARY:
 .DEFAULT_GOAL := build
@@ -97,7 +100,60 @@ unit: $(UNIT_BINS) $(SPF_SYNTAX)
 	echo "unit: $$n test programs, $$fail failed"; \
 	test $$fail -eq 0
 
-test: deps build unit
+# ---- fuzzing (t/fuzz/): one target per parser of outside bytes ----
+# fuzz: clang -fsanitize=fuzzer,address,undefined over the core compiled
+# with the same sanitizers; fuzz-replay: the same targets built with gcc
+# and a plain main() (t/fuzz/replay.c) run once over the committed corpus.
+FUZZ_SRCS    = $(sort $(wildcard t/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(patsubst t/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_HDRS    = $(HDRS) t/fuzz/harness.h
+FUZZ_CFLAGS  = $(WARN) -g -O1 -fno-omit-frame-pointer -I$(SRCDIR) -It/fuzz \
+               $(DEP_CFLAGS)
+SAN          = -fsanitize=address,undefined -fno-sanitize-recover=all
+REPLAY_SAN   ?= $(SAN)
+FZ           = $(OUT)/fuzz
+RP           = $(OUT)/replay
+FZ_OBJS      = $(patsubst $(SRCDIR)/%.c,$(FZ)/obj/%.o,$(CORE_SRCS)) $(FZ)/obj/harness.o
+RP_OBJS      = $(patsubst $(SRCDIR)/%.c,$(RP)/obj/%.o,$(CORE_SRCS)) $(RP)/obj/harness.o \
+               $(RP)/obj/replay.o
+
+$(FZ)/obj/%.o: $(SRCDIR)/%.c $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FZ)/obj/%.o: t/fuzz/%.c $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FZ)/fuzz_%: t/fuzz/fuzz_%.c $(FZ_OBJS) $(FUZZ_HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer -o $@ $< $(FZ_OBJS) $(DEP_LIBS)
+
+$(RP)/obj/%.o: $(SRCDIR)/%.c $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(FUZZ_CFLAGS) $(REPLAY_SAN) -c -o $@ $<
+
+$(RP)/obj/%.o: t/fuzz/%.c $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(FUZZ_CFLAGS) $(REPLAY_SAN) -c -o $@ $<
+
+$(RP)/fuzz_%: t/fuzz/fuzz_%.c $(RP_OBJS) $(FUZZ_HDRS)
+	$(CC) $(FUZZ_CFLAGS) $(REPLAY_SAN) -o $@ $< $(RP_OBJS) $(DEP_LIBS)
+
+fuzz: $(patsubst %,$(FZ)/fuzz_%,$(FUZZ_TARGETS))
+	t/fuzz/run fuzz $(FZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-replay: $(patsubst %,$(RP)/fuzz_%,$(FUZZ_TARGETS))
+	t/fuzz/run replay $(RP) $(FUZZ_TARGETS)
+
+# the largest inputs of known slow shapes, timed without sanitizers
+fuzz-slow:
+	$(MAKE) -f apxs.mk RP=$(OUT)/replay-plain REPLAY_SAN= \
+	    $(patsubst %,$(OUT)/replay-plain/fuzz_%,$(FUZZ_TARGETS))
+	t/fuzz/slow-inputs $(OUT)/replay-plain
+
+test: deps build unit fuzz-replay
 	build/run-tests
 
 run: deps build

@@ -660,3 +660,43 @@ ssd_dns_rc ssd_dns_fetch(void *baton, apr_pool_t *p, const char *name,
 {
     return ssd_dns_txt((ssd_dns_t *)baton, p, name, out);
 }
+
+ssd_dns_rc ssd_dns_txt_from_wire(apr_pool_t *p, const unsigned char *wire,
+                                 apr_size_t len, const char *name,
+                                 ssd_txt_answer_t *out)
+{
+    apr_size_t n = strlen(name ? name : "");
+    ldns_rdf *qname;
+    ldns_pkt *a = NULL;
+    chase_t c;
+
+    memset(&c, 0, sizeof(c));
+    c.p = p;
+    c.type = LDNS_RR_TYPE_TXT;
+    c.out = out;
+    out->txts = apr_array_make(p, 2, sizeof(ssd_txt_t));
+    out->final_name = apr_pstrmemdup(p, name ? name : "",
+                                     n - (n > 1 && name[n - 1] == '.'));
+    out->cnames = 0;
+    c.seen = apr_array_make(p, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(c.seen, const char *) = lower_dup(p, out->final_name);
+    out->rc = SSD_DNS_ERROR;
+    qname = absolute_dname(p, out->final_name);
+    if (qname && ldns_wire2pkt(&a, wire, len) == LDNS_STATUS_OK) {
+        out->rc = rcode_rc(a);
+        if (out->rc == SSD_DNS_OK) {
+            out->rc = read_answer(&c, a, qname);
+        }
+        out->rc = out->rc == CHASE_ON ? SSD_DNS_NODATA : out->rc;
+    }
+    if (a) {
+        ldns_pkt_free(a);
+    }
+    if (qname) {
+        ldns_rdf_deep_free(qname);
+    }
+    if (out->rc != SSD_DNS_OK) {
+        apr_array_clear(out->txts);
+    }
+    return out->rc;
+}

@@ -102,6 +102,20 @@ typedef ssd_dns_rc (*ssd_txt_fetch_fn)(void *baton, apr_pool_t *p,
                                        const char *name,
                                        ssd_txt_answer_t *out);
 
+/* The TXT records at name in one reply (DNS wire format, as received),
+ * without any lookup: a reply that does not parse or a bad name gives
+ * SSD_DNS_ERROR; an rcode other than NOERROR/NXDOMAIN gives SERVFAIL,
+ * REFUSED or ERROR; else the CNAME chain from name is followed inside the
+ * answer section (a loop or more than 8 CNAMEs: SSD_DNS_CNAME_LOOP) and
+ * the TXT RRs at its end are returned as ssd_dns_txt returns them. A
+ * chain that leaves the answer with no data at its end gives NODATA with
+ * cnames > 0 (ssd_dns_txt would query final_name next). The reply's id
+ * and question are not checked. out is always filled; memory from p.
+ * Returns out->rc. */
+ssd_dns_rc ssd_dns_txt_from_wire(apr_pool_t *p, const unsigned char *wire,
+                                 apr_size_t len, const char *name,
+                                 ssd_txt_answer_t *out);
+
 /* ssd_txt_fetch_fn over ssd_dns_txt; baton is the ssd_dns_t. */
 ssd_dns_rc ssd_dns_fetch(void *baton, apr_pool_t *p, const char *name,
                          ssd_txt_answer_t *out);
