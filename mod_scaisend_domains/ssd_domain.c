@@ -309,6 +309,20 @@ static const char *to_a_labels(apr_pool_t *p, const char *name,
     return NULL;
 }
 
+/* An A-label is valid only when its U-label encodes back to it under the
+ * same IDNA 2008 rules (RFC 5891 section 5.4): the punycode of a
+ * character IDNA forbids decodes, but does not encode again. */
+static int round_trips(const char *unicode, const char *ascii)
+{
+    char *back = NULL;
+    int same = idn2_to_ascii_8z(unicode, &back, IDN2_NONTRANSITIONAL
+                                                | IDN2_NFC_INPUT) == IDN2_OK
+               && strcasecmp(back, ascii) == 0;
+
+    idn2_free(back);
+    return same;
+}
+
 static const char *to_u_labels(apr_pool_t *p, const char *ascii,
                                const char **unicode)
 {
@@ -321,6 +335,11 @@ static const char *to_u_labels(apr_pool_t *p, const char *ascii,
     }
     if ((rc = idn2_to_unicode_8z8z(ascii, &res, 0)) != IDN2_OK) {
         return idn2_message(p, rc);
+    }
+    if (!round_trips(res, ascii)) {
+        idn2_free(res);
+        return "invalid internationalized domain name: an xn-- label does "
+               "not decode to characters IDNA 2008 allows (RFC 5891 5.4)";
     }
     if (strcmp(res, ascii)) {
         *unicode = apr_pstrdup(p, res);
