@@ -62,7 +62,8 @@ sub keys_of {
 sub hold_row {
     my ($id) = @_;
     my $h = pg_session('ht-hold-row');
-    $h->run('BEGIN; SELECT id FROM ssd_domains WHERE id = ' . sql_quote($id) . ' FOR UPDATE;');
+    # one query ("\;"): the session is idle in its transaction only once the row is locked
+    $h->run('BEGIN \; SELECT id FROM ssd_domains WHERE id = ' . sql_quote($id) . ' FOR UPDATE;');
     $h->wait_idle_in_transaction or die "the holding session did not lock the row\n";
     return $h;
 }
@@ -151,7 +152,7 @@ SKIP: {
     # the sign's key read queues behind that one, after its decision read
     # the domain. Letting go: the delete commits, then the key is read.
     my $events = pg_session('ht-hold-events');
-    $events->run('BEGIN; LOCK TABLE ssd_events IN ACCESS EXCLUSIVE MODE;');
+    $events->run('BEGIN \; LOCK TABLE ssd_events IN ACCESS EXCLUSIVE MODE;');
     $events->wait_idle_in_transaction or die "could not lock ssd_events\n";
     my $del = start_request(method => 'DELETE', url => "$node2->{base}/api/admin/domains/$d->{id}",
                             token => $ADM);

@@ -15,7 +15,7 @@ package ScaiSend::Race;
 #   my $r = $s->finish;                         # body sent, answer read
 #
 #   my $pg = pg_session('ht-hold');            # a psql reading from a pipe
-#   $pg->run("BEGIN; SELECT 1 FROM ssd_domains WHERE id = '...' FOR UPDATE;");
+#   $pg->run(q{BEGIN \; SELECT 1 FROM ssd_domains WHERE id = '...' FOR UPDATE;});
 #   $pg->wait_idle_in_transaction;
 #   wait_until(sub { lock_waiters(qr/selector_seq/) >= 1 }, 30, 'rotation waits');
 #   $pg->run('ROLLBACK;');  $pg->done;
@@ -33,7 +33,9 @@ use Exporter 'import';
 use IO::Handle ();
 use IO::Select ();
 use IO::Socket::INET ();
+use HTTP::Request ();
 use JSON::PP ();
+use LWP::UserAgent ();       # loaded once, before the children fork
 use POSIX qw(WNOHANG _exit);
 use Time::HiRes qw(time sleep);
 use URI ();
@@ -72,7 +74,7 @@ sub wait_until {
 #               at => epoch seconds (send then, not at once))
 # -> a handle; the request runs in a child process (LWP, no keep-alive).
 # race(@requests) -> answers, in order: all started, each sent at its own
-# delay (seconds) after a common moment one second from now.
+# delay (seconds) after a common moment 0.5 s from now.
 sub start_request {
     my (%r) = @_;
     pipe(my $rd, my $wr) or die "pipe: $!";
@@ -80,8 +82,6 @@ sub start_request {
     if (!$pid) {
         close $rd;
         alarm 120;
-        require LWP::UserAgent;
-        require HTTP::Request;
         my $ua = LWP::UserAgent->new(timeout => 100, keep_alive => 0);
         my $req = HTTP::Request->new($r{method} => $r{url});
         $req->header(Authorization => "Bearer $r{token}") if defined $r{token};
@@ -111,7 +111,7 @@ sub start_request {
 
 sub race {
     my (@reqs) = @_;
-    my $t = time + 1.0;
+    my $t = time + 0.5;
     my @h = map { start_request(%$_, at => $t + ($_->{delay} // 0)) } @reqs;
     return map { finish_request($_, 130) } @h;
 }
@@ -294,7 +294,9 @@ sub run {
 }
 
 # Wait (bounded) until the session sits in an open transaction: its last
-# statement has completed.
+# query has completed. Send BEGIN and what takes the locks as one query
+# ("BEGIN \; LOCK ...;"): psql sends statements one by one otherwise, and
+# the session is briefly idle in its transaction between them.
 sub wait_idle_in_transaction {
     my ($self, $seconds) = @_;
     my $name = $self->{name};
