@@ -46,6 +46,10 @@ static void describe_status(int status, const char **code, const char **msg)
         *code = "forbidden";
         *msg = "the token does not allow this";
         break;
+    case HTTP_BAD_REQUEST:
+        *code = "invalid_body";
+        *msg = "the request could not be read";
+        break;
     case HTTP_REQUEST_ENTITY_TOO_LARGE:
         *code = "payload_too_large";
         *msg = "the request body is too large";

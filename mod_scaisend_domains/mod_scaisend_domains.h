@@ -174,7 +174,10 @@ typedef struct {
 } ssd_body_t;
 void ssd_body_open(ssd_body_t *b, request_rec *r);
 /* Up to size bytes into buf: the count, 0 at the end, or -status (413 over
- * LimitRequestBody, 400 when it cannot be read). */
+ * ScaiSendMaxBodySize, 400 when it cannot be read, SSD_BODY_ANSWERED when
+ * httpd has sent the error itself -- LimitRequestBody: its 413, JSON
+ * through "ErrorDocument 413 /scaisend-error"). */
+#define SSD_BODY_ANSWERED 1
 apr_ssize_t ssd_body_read(ssd_body_t *b, char *buf, apr_size_t size);
 /* The JSON error for a failed body read (status 413 or 400); limit > 0 is
  * named in the message. */

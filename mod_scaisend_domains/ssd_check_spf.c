@@ -58,6 +58,11 @@ static int is_our_include(const spf_t *s, const term_t *t)
            && ssd_spf_same_name(t->arg, s->include);
 }
 
+static const char *default_record(const spf_t *s)
+{
+    return apr_pstrcat(s->p, "v=spf1 include:", s->include, " ~all", NULL);
+}
+
 /* rec with include:<ours> right after v=spf1 (any other include:<ours>
  * term, whatever its qualifier or place, removed). */
 static const char *with_include(const spf_t *s, const char *rec)
@@ -67,6 +72,9 @@ static const char *with_include(const spf_t *s, const char *rec)
     ssd_buf_t b;
     int i;
 
+    if (strlen(rec) > SSD_SPF_MAX_RECORD) {
+        return default_record(s);   /* a record to replace, not to extend */
+    }
     ssd_buf_init(&b, s->p, strlen(rec) + strlen(s->include) + 16, 0);
     ssd_buf_addf(&b, "v=spf1 include:%s", s->include);
     if (ssd_spf_parse(s->p, rec, &terms)) {
@@ -83,10 +91,6 @@ static const char *with_include(const spf_t *s, const char *rec)
     return ssd_buf_str(&b);
 }
 
-static const char *default_record(const spf_t *s)
-{
-    return apr_pstrcat(s->p, "v=spf1 include:", s->include, " ~all", NULL);
-}
 
 /* ---- findings ---- */
 
