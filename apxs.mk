@@ -12,6 +12,11 @@
 #   make -f apxs.mk run        deps + build + a local dev instance (build/run-dev)
 #   make -f apxs.mk bench      benchmark against the dev instance (build/bench-get-domain)
 #   make -f apxs.mk bench-pg   100,000 domains: reads on PostgreSQL vs SQLite (build/bench-pg)
+#   make -f apxs.mk install    the module into the system httpd (apxs -i) and
+#                              Debian's mods-available files; DESTDIR= for staging
+#   make -f apxs.mk deb        the Debian package, build/out/libapache2-mod-scaisend-domains_*.deb
+#   make -f apxs.mk test-package  the package in a fresh Debian 12 root (root only)
+#   make -f apxs.mk dist       the release tarball build/out/mod_scaisend_domains-<version>.tar.gz
 #   make -f apxs.mk clean      remove build products
 
 APXS    ?= apxs
@@ -20,6 +25,8 @@ PERL    ?= perl
 MOD     := mod_scaisend_domains
 SRCDIR  := $(MOD)
 OUT     := build/out
+# The one version source: VERSION (CHANGES.md and the package follow it).
+VERSION := $(shell cat VERSION 2>/dev/null)
 
 SRCS      = $(sort $(wildcard $(SRCDIR)/*.c))
 HDRS      = $(wildcard $(SRCDIR)/*.h)
@@ -27,6 +34,8 @@ CORE_SRCS = $(sort $(wildcard $(SRCDIR)/ssd_*.c))
 SO        := $(SRCDIR)/.libs/$(MOD).so
 
 WARN      := -std=gnu99 -Wall -Wextra -Werror
+# the release, as a C string for the glue (mod_scaisend_domains.h)
+VERSION_DEF := -Wc,-DSSD_VERSION='\"$(VERSION)\"'
 PKGS      := openssl json-c libpsl libidn2 ldns apr-1 apr-util-1
 # Recursive (=) so pkg-config runs after `deps` has installed what it needs.
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null || \
@@ -52,11 +61,11 @@ build: $(SO)
 
 # apxs/libtool names the library after -o; everything is recompiled when any
 # source or header changes (or when a source file appears or disappears).
-$(SO): $(SRCS) $(HDRS) $(OUT)/sources.list apxs.mk
+$(SO): $(SRCS) $(HDRS) $(OUT)/sources.list apxs.mk VERSION
 	@test -n "$(SRCS)" || { echo "no sources in $(SRCDIR)/" >&2; exit 1; }
 	@echo "apxs -c $(SRCDIR)/*.c -> $@ (log: $(OUT)/apxs.log)"
 	@$(APXS) -c -o $(SRCDIR)/$(MOD).la \
-	    $(addprefix -Wc$(comma),$(WARN)) \
+	    $(addprefix -Wc$(comma),$(WARN)) $(VERSION_DEF) \
 	    -I$(SRCDIR) $(DEP_CFLAGS) \
 	    $(SRCS) $(DEP_LIBS) > $(OUT)/apxs.log 2>&1 \
 	    || { grep -E 'error:|warning:' $(OUT)/apxs.log || cat $(OUT)/apxs.log; exit 1; }
