@@ -50,7 +50,8 @@ UNIT_HDRS = $(wildcard t/unit/*.h)
 SPF_SYNTAX = $(OUT)/unit/spf_syntax
 PYTHON3   ?= /usr/bin/python3
 
-.PHONY: all build deps unit test run bench bench-pg clean fuzz fuzz-replay fuzz-slow
+.PHONY: all build deps unit test run bench bench-pg clean fuzz fuzz-replay fuzz-slow \
+        check-version install deb test-package dist
 # keep the unit tests' object files (no "rm" after the test summary)
 .SECONDARY:
 .DEFAULT_GOAL := build
@@ -162,8 +163,14 @@ fuzz-slow:
 	    $(patsubst %,$(OUT)/replay-plain/fuzz_%,$(FUZZ_TARGETS))
 	t/fuzz/slow-inputs $(OUT)/replay-plain
 
-test: deps build unit fuzz-replay
-	build/run-tests
+check-version:
+	@echo "version $$(build/check-version)"
+
+# The suite, then (as root only) the package in a fresh Debian 12 root;
+# both run, and either failing fails the target.
+test: check-version deps build unit fuzz-replay
+	@status=0; build/run-tests || status=1; \
+	build/test-package || status=1; exit $$status
 
 run: deps build
 	build/run-dev
@@ -173,6 +180,40 @@ bench: build
 
 bench-pg: deps build
 	build/bench-pg
+
+# --- installing -------------------------------------------------------------
+# Into the system httpd: the module (apxs -i) and Debian's mods-available
+# files (a2enmod scaisend_domains; "# Depends: dbd auth_openidc").
+# DESTDIR stages everything under another root (the Debian package does).
+LIBEXECDIR  = $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+APACHE_CONF ?= /etc/apache2
+MODS_AVAIL  = $(DESTDIR)$(APACHE_CONF)/mods-available
+
+install: build
+	@test -n "$(LIBEXECDIR)" || { echo "install: apxs -q LIBEXECDIR failed" >&2; exit 1; }
+	install -d $(DESTDIR)$(LIBEXECDIR) $(MODS_AVAIL)
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(LIBEXECDIR) -n scaisend_domains $(SRCDIR)/$(MOD).la
+	sed 's|/usr/lib/apache2/modules/|$(LIBEXECDIR)/|' conf/debian/scaisend_domains.load \
+	    > $(MODS_AVAIL)/scaisend_domains.load
+	chmod 644 $(MODS_AVAIL)/scaisend_domains.load
+	@# an existing .conf holds the administrator's settings: kept
+	@if [ -e $(MODS_AVAIL)/scaisend_domains.conf ]; then \
+	    echo "install: kept the existing $(MODS_AVAIL)/scaisend_domains.conf"; \
+	else install -m 644 conf/debian/scaisend_domains.conf $(MODS_AVAIL)/; fi
+	@[ -n "$(DESTDIR)" ] || echo "install: done; enable with a2enmod scaisend_domains (and configure the API: README, \"Installing into an existing httpd\")"
+
+# The Debian package: build/out/libapache2-mod-scaisend-domains_<version>_<arch>.deb
+# (dh-apache2, dpkg-buildpackage -us -uc -b on a copy of the tree; lintian).
+deb: check-version deps
+	build/make-deb
+
+test-package:
+	build/test-package
+
+# The release tarball of the committed tree (git archive):
+# build/out/mod_scaisend_domains-<version>.tar.gz
+dist: check-version
+	build/make-dist
 
 clean:
 	rm -rf $(OUT) $(SRCDIR)/.libs $(SRCDIR)/*.lo $(SRCDIR)/*.la $(SRCDIR)/*.slo $(SRCDIR)/*.o
