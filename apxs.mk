@@ -17,6 +17,7 @@
 #   make -f apxs.mk deb        the Debian package, build/out/libapache2-mod-scaisend-domains_*.deb
 #   make -f apxs.mk test-package  the package in a fresh Debian 12 root (root only)
 #   make -f apxs.mk dist       the release tarball build/out/mod_scaisend_domains-<version>.tar.gz
+#   make -f apxs.mk distcheck  dist, then make run and make test in the extracted tarball
 #   make -f apxs.mk clean      remove build products
 
 APXS    ?= apxs
@@ -51,7 +52,7 @@ SPF_SYNTAX = $(OUT)/unit/spf_syntax
 PYTHON3   ?= /usr/bin/python3
 
 .PHONY: all build deps unit test run bench bench-pg clean fuzz fuzz-replay fuzz-slow \
-        check-version install deb test-package dist
+        check-version install deb test-package dist distcheck
 # keep the unit tests' object files (no "rm" after the test summary)
 .SECONDARY:
 .DEFAULT_GOAL := build
@@ -214,6 +215,11 @@ test-package:
 # build/out/mod_scaisend_domains-<version>.tar.gz
 dist: check-version
 	build/make-dist
+
+# The tarball as its reader meets it: extracted (no .git), make run and
+# make test there (build/check-dist; SCAISEND_DISTCHECK_TEST=0: run only).
+distcheck: dist
+	build/check-dist
 
 clean:
 	rm -rf $(OUT) $(SRCDIR)/.libs $(SRCDIR)/*.lo $(SRCDIR)/*.la $(SRCDIR)/*.slo $(SRCDIR)/*.o
