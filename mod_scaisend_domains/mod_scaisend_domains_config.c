@@ -333,7 +333,9 @@ static const char *config_warning(cmd_parms *cmd, void *dc, const char *arg)
     }
     APR_ARRAY_PUSH(list, const char *) = text;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        SSD_SLOG(APLOG_WARNING, 0, NULL, 9, "%s", text);
+        server_rec *to_stderr = NULL;   /* no log is open yet */
+
+        SSD_SLOG(APLOG_WARNING, 0, to_stderr, 9, "%s", text);
     }
     return NULL;
 }
