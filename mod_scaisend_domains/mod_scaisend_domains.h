@@ -15,15 +15,11 @@
 #include "ssd_sender.h"
 #include "ssd_store.h"
 
-/* The release, from the VERSION file (apxs.mk passes -DSSD_VERSION). */
-#ifndef SSD_VERSION
-#define SSD_VERSION "unknown"
-#endif
-
 #define SSD_HANDLER "scaisend-domains"
 #define SSD_ERROR_HANDLER "scaisend-domains-error"
 #define SSD_STATUS_HANDLER "scaisend-domains-status"
 
+/* The release, from the VERSION file (apxs.mk passes -DSSD_VERSION). */
 #ifndef SSD_VERSION
 #define SSD_VERSION "0.0.0-dev"
 #endif
