@@ -12,6 +12,12 @@
 #   make -f apxs.mk run        deps + build + a local dev instance (build/run-dev)
 #   make -f apxs.mk bench      benchmark against the dev instance (build/bench-get-domain)
 #   make -f apxs.mk bench-pg   100,000 domains: reads on PostgreSQL vs SQLite (build/bench-pg)
+#   make -f apxs.mk install    the module into the system httpd (apxs -i) and
+#                              Debian's mods-available files; DESTDIR= for staging
+#   make -f apxs.mk deb        the Debian package, build/out/libapache2-mod-scaisend-domains_*.deb
+#   make -f apxs.mk test-package  the package in a fresh Debian 12 root (root only)
+#   make -f apxs.mk dist       the release tarball build/out/mod_scaisend_domains-<version>.tar.gz
+#   make -f apxs.mk distcheck  dist, then make run and make test in the extracted tarball
 #   make -f apxs.mk clean      remove build products
 
 APXS    ?= apxs
@@ -20,6 +26,8 @@ PERL    ?= perl
 MOD     := mod_scaisend_domains
 SRCDIR  := $(MOD)
 OUT     := build/out
+# The one version source: VERSION (CHANGES.md and the package follow it).
+VERSION := $(shell cat VERSION 2>/dev/null)
 
 SRCS      = $(sort $(wildcard $(SRCDIR)/*.c))
 HDRS      = $(wildcard $(SRCDIR)/*.h)
@@ -27,6 +35,8 @@ CORE_SRCS = $(sort $(wildcard $(SRCDIR)/ssd_*.c))
 SO        := $(SRCDIR)/.libs/$(MOD).so
 
 WARN      := -std=gnu99 -Wall -Wextra -Werror
+# the release, as a C string for the glue (mod_scaisend_domains.h)
+VERSION_DEF := -Wc,-DSSD_VERSION='\"$(VERSION)\"'
 PKGS      := openssl json-c libpsl libidn2 ldns apr-1 apr-util-1
 # Recursive (=) so pkg-config runs after `deps` has installed what it needs.
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null || \
@@ -41,7 +51,8 @@ UNIT_HDRS = $(wildcard t/unit/*.h)
 SPF_SYNTAX = $(OUT)/unit/spf_syntax
 PYTHON3   ?= /usr/bin/python3
 
-.PHONY: all build deps unit test run bench bench-pg clean fuzz fuzz-replay fuzz-slow
+.PHONY: all build deps unit test run bench bench-pg clean fuzz fuzz-replay fuzz-slow \
+        check-version install deb test-package dist distcheck
 # keep the unit tests' object files (no "rm" after the test summary)
 .SECONDARY:
 .DEFAULT_GOAL := build
@@ -52,11 +63,11 @@ build: $(SO)
 
 # apxs/libtool names the library after -o; everything is recompiled when any
 # source or header changes (or when a source file appears or disappears).
-$(SO): $(SRCS) $(HDRS) $(OUT)/sources.list apxs.mk
+$(SO): $(SRCS) $(HDRS) $(OUT)/sources.list apxs.mk VERSION
 	@test -n "$(SRCS)" || { echo "no sources in $(SRCDIR)/" >&2; exit 1; }
 	@echo "apxs -c $(SRCDIR)/*.c -> $@ (log: $(OUT)/apxs.log)"
 	@$(APXS) -c -o $(SRCDIR)/$(MOD).la \
-	    $(addprefix -Wc$(comma),$(WARN)) \
+	    $(addprefix -Wc$(comma),$(WARN)) $(VERSION_DEF) \
 	    -I$(SRCDIR) $(DEP_CFLAGS) \
 	    $(SRCS) $(DEP_LIBS) > $(OUT)/apxs.log 2>&1 \
 	    || { grep -E 'error:|warning:' $(OUT)/apxs.log || cat $(OUT)/apxs.log; exit 1; }
@@ -153,8 +164,14 @@ fuzz-slow:
 	    $(patsubst %,$(OUT)/replay-plain/fuzz_%,$(FUZZ_TARGETS))
 	t/fuzz/slow-inputs $(OUT)/replay-plain
 
-test: deps build unit fuzz-replay
-	build/run-tests
+check-version:
+	@echo "version $$(build/check-version)"
+
+# The suite, then (as root only) the package in a fresh Debian 12 root;
+# both run, and either failing fails the target.
+test: check-version deps build unit fuzz-replay
+	@status=0; build/run-tests || status=1; \
+	build/test-package || status=1; exit $$status
 
 run: deps build
 	build/run-dev
@@ -164,6 +181,45 @@ bench: build
 
 bench-pg: deps build
 	build/bench-pg
+
+# --- installing -------------------------------------------------------------
+# Into the system httpd: the module (apxs -i) and Debian's mods-available
+# files (a2enmod scaisend_domains; "# Depends: dbd auth_openidc").
+# DESTDIR stages everything under another root (the Debian package does).
+LIBEXECDIR  = $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+APACHE_CONF ?= /etc/apache2
+MODS_AVAIL  = $(DESTDIR)$(APACHE_CONF)/mods-available
+
+install: build
+	@test -n "$(LIBEXECDIR)" || { echo "install: apxs -q LIBEXECDIR failed" >&2; exit 1; }
+	install -d $(DESTDIR)$(LIBEXECDIR) $(MODS_AVAIL)
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(LIBEXECDIR) -n scaisend_domains $(SRCDIR)/$(MOD).la
+	sed 's|/usr/lib/apache2/modules/|$(LIBEXECDIR)/|' conf/debian/scaisend_domains.load \
+	    > $(MODS_AVAIL)/scaisend_domains.load
+	chmod 644 $(MODS_AVAIL)/scaisend_domains.load
+	@# an existing .conf holds the administrator's settings: kept
+	@if [ -e $(MODS_AVAIL)/scaisend_domains.conf ]; then \
+	    echo "install: kept the existing $(MODS_AVAIL)/scaisend_domains.conf"; \
+	else install -m 644 conf/debian/scaisend_domains.conf $(MODS_AVAIL)/; fi
+	@[ -n "$(DESTDIR)" ] || echo "install: done; enable with a2enmod scaisend_domains (and configure the API: README, \"Installing into an existing httpd\")"
+
+# The Debian package: build/out/libapache2-mod-scaisend-domains_<version>_<arch>.deb
+# (dh-apache2, dpkg-buildpackage -us -uc -b on a copy of the tree; lintian).
+deb: check-version deps
+	build/make-deb
+
+test-package:
+	build/test-package
+
+# The release tarball of the committed tree (git archive):
+# build/out/mod_scaisend_domains-<version>.tar.gz
+dist: check-version
+	build/make-dist
+
+# The tarball as its reader meets it: extracted (no .git), make run and
+# make test there (build/check-dist; SCAISEND_DISTCHECK_TEST=0: run only).
+distcheck: dist
+	build/check-dist
 
 clean:
 	rm -rf $(OUT) $(SRCDIR)/.libs $(SRCDIR)/*.lo $(SRCDIR)/*.la $(SRCDIR)/*.slo $(SRCDIR)/*.o

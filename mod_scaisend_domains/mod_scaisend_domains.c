@@ -8,6 +8,7 @@
 #include "ssd_domain.h"
 #include "ssd_view.h"
 
+#include <http_core.h>
 #include <http_protocol.h>
 #include <http_request.h>
 #include <openssl/crypto.h>
@@ -118,6 +119,12 @@ static int ssd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     (void)plog;
     ssd_dkim_secure_heap();
+    /* once per start (not in the pass that only checks the config) */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        SSD_SLOG(APLOG_NOTICE, 0, s, 1, "mod_scaisend_domains %s started",
+                 SSD_VERSION);
+        ssd_conf_log_warnings(pconf, s);
+    }
     if (ssd_domain_init(pconf) != APR_SUCCESS) {
         SSD_SLOG(APLOG_CRIT, 0, s, 3, "the public suffix list could not "
                  "be loaded");

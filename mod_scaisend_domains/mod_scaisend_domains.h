@@ -19,6 +19,7 @@
 #define SSD_ERROR_HANDLER "scaisend-domains-error"
 #define SSD_STATUS_HANDLER "scaisend-domains-status"
 
+/* The release, from the VERSION file (apxs.mk passes -DSSD_VERSION). */
 #ifndef SSD_VERSION
 #define SSD_VERSION "0.0.0-dev"
 #endif
@@ -45,6 +46,7 @@
 #define SSD_DIR_VERIFY_BUDGET "ScaiSendVerifyBudget"
 #define SSD_DIR_VERIFY_INTERVAL "ScaiSendVerifyInterval"
 #define SSD_DIR_MAX_DOMAINS "ScaiSendMaxDomainsPerTenant"
+#define SSD_DIR_CONFIG_WARNING "ScaiSendConfigWarning"
 
 extern module AP_MODULE_DECLARE_DATA scaisend_domains_module;
 
@@ -132,6 +134,8 @@ const char *const *ssd_conf_reserved(apr_pool_t *p, const ssd_conf_t *c);
 /* Start-up: fill defaults in and check what a server needs; shared by
  * "httpd -t" and a real start. Returns NULL or the message. */
 const char *ssd_conf_check(server_rec *s);
+/* The ScaiSendConfigWarning messages, to the error log. */
+void ssd_conf_log_warnings(apr_pool_t *pconf, server_rec *s);
 
 /* mod_scaisend_domains_config_dns.c */
 const char *ssd_set_resolver(cmd_parms *cmd, void *dc, const char *arg);

@@ -4,6 +4,8 @@
 #include "ssd_dkim.h"
 #include "ssd_domain.h"
 
+#include <http_core.h>
+
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -309,6 +311,47 @@ static const char *set_claim(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* ScaiSendConfigWarning: a warning for a configuration that is incomplete
+ * on purpose (the Debian package names a missing auth.conf with it); the
+ * server starts. Printed on stderr by the first reading of the config
+ * ("apachectl -t", the terminal of a start) and kept in pconf for the
+ * error log (ssd_conf_log_warnings). */
+#define WARNINGS_KEY "scaisend_domains:config_warnings"
+
+static const char *config_warning(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_array_header_t *list = NULL;
+    const char *text = apr_psprintf(cmd->pool, "%s (%s:%d)", arg,
+                                    cmd->directive->filename,
+                                    cmd->directive->line_num);
+
+    (void)dc;
+    apr_pool_userdata_get((void **)&list, WARNINGS_KEY, cmd->pool);
+    if (!list) {
+        list = apr_array_make(cmd->pool, 1, sizeof(const char *));
+        apr_pool_userdata_setn(list, WARNINGS_KEY, NULL, cmd->pool);
+    }
+    APR_ARRAY_PUSH(list, const char *) = text;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        server_rec *to_stderr = NULL;   /* no log is open yet */
+
+        SSD_SLOG(APLOG_WARNING, 0, to_stderr, 9, "%s", text);
+    }
+    return NULL;
+}
+
+void ssd_conf_log_warnings(apr_pool_t *pconf, server_rec *s)
+{
+    apr_array_header_t *list = NULL;
+    int i;
+
+    apr_pool_userdata_get((void **)&list, WARNINGS_KEY, pconf);
+    for (i = 0; list && i < list->nelts; i++) {
+        SSD_SLOG(APLOG_WARNING, 0, s, 9, "%s",
+                 APR_ARRAY_IDX(list, i, const char *));
+    }
+}
+
 #define NUMBER_DIRECTIVE(name, spec, help) \
     AP_INIT_TAKE1(name, ssd_set_number, (void *)&spec, RSRC_CONF, help)
 
@@ -363,6 +406,8 @@ const command_rec ssd_directives[] = {
     NUMBER_DIRECTIVE(SSD_DIR_VERIFY_INTERVAL, ssd_verify_interval_spec,
                      "seconds between verifications of one domain "
                      "(default 10; 0 allows back-to-back runs)"),
+    AP_INIT_TAKE1(SSD_DIR_CONFIG_WARNING, config_warning, NULL, RSRC_CONF,
+                  "a warning to print at start-up (an incomplete setup)"),
     {NULL}
 };
 
