@@ -46,6 +46,7 @@
 #define SSD_DIR_VERIFY_BUDGET "ScaiSendVerifyBudget"
 #define SSD_DIR_VERIFY_INTERVAL "ScaiSendVerifyInterval"
 #define SSD_DIR_MAX_DOMAINS "ScaiSendMaxDomainsPerTenant"
+#define SSD_DIR_HELO_NAME "ScaiSendHeloName"
 #define SSD_DIR_CONFIG_WARNING "ScaiSendConfigWarning"
 
 extern module AP_MODULE_DECLARE_DATA scaisend_domains_module;
@@ -62,6 +63,7 @@ typedef struct {
     int key_bits;
     const char *selector_base;
     const char *spf_include;
+    const char *helo_name;          /* %{h} of SPF macros */
     apr_array_header_t *reserved;   /* const char *: refused names */
     const char *reserved_default;   /* when none: the include's domain */
     const char *api_base;

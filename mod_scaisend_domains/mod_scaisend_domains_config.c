@@ -47,6 +47,7 @@ void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv)
     c->key_bits = PICK_INT(key_bits);
     c->selector_base = PICK(selector_base);
     c->spf_include = PICK(spf_include);
+    c->helo_name = PICK(helo_name);
     c->reserved = PICK(reserved);
     c->api_base = PICK(api_base);
     c->max_body = PICK_INT(max_body);
@@ -82,6 +83,7 @@ static void ssd_conf_finish(server_rec *s)
     if (c->max_domains == UNSET_INT) c->max_domains = DEFAULT_MAX_DOMAINS;
     if (!c->selector_base) c->selector_base = DEFAULT_SELECTOR;
     if (!c->spf_include) c->spf_include = DEFAULT_SPF_INCLUDE;
+    if (!c->helo_name) c->helo_name = c->spf_include;
     c->reserved_default = ssd_domain_registrable(s->process->pconf,
                                                  c->spf_include);
     if (!c->reserved_default) c->reserved_default = c->spf_include;
@@ -200,6 +202,20 @@ static const char *set_spf_include(cmd_parms *cmd, void *dc, const char *arg)
                            err, NULL);
     }
     c->spf_include = host;
+    return NULL;
+}
+
+/* The HELO name of ScaiSend's servers, for %{h} in SPF macros. */
+static const char *set_helo_name(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *host, *err = ssd_host_normalise(cmd->pool, arg, &host);
+
+    (void)dc;
+    if (err) {
+        return apr_pstrcat(cmd->pool, SSD_DIR_HELO_NAME, ": ", arg, ": ",
+                           err, NULL);
+    }
+    cmd_conf(cmd)->helo_name = host;
     return NULL;
 }
 
@@ -368,6 +384,9 @@ const command_rec ssd_directives[] = {
                   "DKIM selector base (default scaisend)"),
     AP_INIT_TAKE1(SSD_DIR_SPF_INCLUDE, set_spf_include, NULL, RSRC_CONF,
                   "host named by include: in the SPF record"),
+    AP_INIT_TAKE1(SSD_DIR_HELO_NAME, set_helo_name, NULL, RSRC_CONF,
+                  "HELO name of the sending servers, for %{h} in SPF "
+                  "(default: the SPF include's host)"),
     AP_INIT_ITERATE(SSD_DIR_RESERVED, add_reserved, NULL, RSRC_CONF,
                     "provider domains that tenants may not register"),
     AP_INIT_TAKE1(SSD_DIR_API_BASE, set_api_base, NULL, RSRC_CONF,

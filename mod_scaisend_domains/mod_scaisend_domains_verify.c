@@ -38,6 +38,7 @@ static void build_input(ssd_req_t *q, const ssd_domain_t *d,
     in->pending_selector = pending ? pending->selector : NULL;
     in->pending_b64 = pending ? pending->public_key : NULL;
     in->spf_include = q->conf->spf_include;
+    in->helo = q->conf->helo_name;
     in->dmarc_policy = d->dmarc_policy;
     in->dmarc_rua = d->dmarc_rua_email;
     in->dns.nameservers = q->conf->resolvers;

@@ -15,6 +15,7 @@ typedef struct {
     const char *pending_selector;   /* NULL when no key is pending */
     const char *pending_b64;
     const char *spf_include;
+    const char *helo;               /* %{h} of SPF macros */
     const char *dmarc_policy;
     const char *dmarc_rua;
     ssd_dns_config_t dns;
