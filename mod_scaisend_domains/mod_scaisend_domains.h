@@ -12,8 +12,10 @@
 
 #include "ssd_log.h"
 #include "ssd_policy.h"
+#include "ssd_recheck.h"
 #include "ssd_sender.h"
 #include "ssd_store.h"
+#include "ssd_verify.h"
 
 #define SSD_HANDLER "scaisend-domains"
 #define SSD_ERROR_HANDLER "scaisend-domains-error"
@@ -47,6 +49,12 @@
 #define SSD_DIR_VERIFY_INTERVAL "ScaiSendVerifyInterval"
 #define SSD_DIR_MAX_DOMAINS "ScaiSendMaxDomainsPerTenant"
 #define SSD_DIR_HELO_NAME "ScaiSendHeloName"
+#define SSD_DIR_VERIFY_GRACE "ScaiSendVerifyGrace"
+#define SSD_DIR_RECHECK_INTERVAL "ScaiSendRecheckInterval"
+#define SSD_DIR_PENDING_WINDOW "ScaiSendPendingWindow"
+#define SSD_DIR_RECHECK_RATE "ScaiSendRecheckRate"
+#define SSD_DIR_PENDING_EXPIRY "ScaiSendPendingExpiry"
+#define SSD_DIR_ROTATE_AFTER "ScaiSendDKIMRotateAfter"
 #define SSD_DIR_CONFIG_WARNING "ScaiSendConfigWarning"
 
 extern module AP_MODULE_DECLARE_DATA scaisend_domains_module;
@@ -82,6 +90,13 @@ typedef struct {
     int verify_budget_ms;           /* a whole verification */
     int verify_interval_s;          /* between verifications of a domain */
     int max_domains;                /* per owner; 0: no limit */
+    /* verification over time, in ms (0: off) */
+    apr_int64_t grace_ms;
+    apr_int64_t recheck_interval_ms;
+    apr_int64_t pending_window_ms;
+    apr_int64_t pending_expiry_ms;
+    apr_int64_t rotate_after_ms;
+    int recheck_rate;               /* background verifications per second */
 } ssd_conf_t;
 
 /* The request as the routes see it. */
@@ -147,6 +162,21 @@ const char *ssd_conf_dns_describe(apr_pool_t *p, const ssd_conf_t *c);
 void ssd_conf_dns_finish(ssd_conf_t *c);
 void ssd_conf_dns_merge(ssd_conf_t *c, const ssd_conf_t *base,
                         const ssd_conf_t *add);
+
+/* mod_scaisend_domains_config_recheck.c: durations ("90s", "72h") */
+typedef struct {
+    apr_size_t offset;          /* an apr_int64_t of ssd_conf_t, in ms */
+    apr_int64_t min_ms, max_ms; /* 0 (off) is always allowed */
+} ssd_duration_spec_t;
+const char *ssd_set_duration(cmd_parms *cmd, void *dc, const char *arg);
+extern const ssd_duration_spec_t ssd_grace_spec, ssd_interval_spec,
+    ssd_window_spec, ssd_expiry_spec, ssd_rotate_spec;
+extern const ssd_number_spec_t ssd_rate_spec;
+void ssd_conf_recheck_defaults(ssd_conf_t *c);
+void ssd_conf_recheck_merge(ssd_conf_t *c, const ssd_conf_t *base,
+                            const ssd_conf_t *add);
+void ssd_conf_recheck_finish(ssd_conf_t *c);
+ssd_schedule_t ssd_conf_schedule(const ssd_conf_t *c);
 
 /* mod_scaisend_domains_db.c */
 const char *ssd_db_check(void);
@@ -221,6 +251,51 @@ apr_array_header_t *ssd_domain_rows(ssd_req_t *q, const ssd_domain_t *d,
 
 /* mod_scaisend_domains_verify.c */
 int ssd_domain_verify(ssd_req_t *q, const char *id);
+
+/* Work done for a request or by the background job: what a verification
+ * (and the job's other tasks) need besides a request. */
+typedef struct {
+    apr_pool_t *pool;
+    server_rec *server;
+    ssd_conf_t *conf;
+    const char *sub;                /* the actor of its audit events */
+    ssd_log_t *log;
+    ssd_store_t *store;             /* held connection, or NULL */
+} ssd_work_t;
+
+/* mod_scaisend_domains_db.c: a connection for work, given back with
+ * ssd_work_release or when its pool goes; NULL when unavailable. */
+ssd_store_t *ssd_work_store(ssd_work_t *w);
+void ssd_work_release(ssd_work_t *w);
+
+/* mod_scaisend_domains_verification.c: one verification of a domain --
+ * the claim (single flight), the lookups holding no connection, the
+ * outcome with the state, the events and a pending key's activation in
+ * one transaction. */
+typedef enum {
+    SSD_RUN_DONE,               /* answer: the verification's answer */
+    SSD_RUN_NOT_RUN,            /* checks could not start; nothing stored */
+    SSD_RUN_CLAIMED,            /* another run holds the claim, or one ran
+                                   within the interval: state filled */
+    SSD_RUN_NO_KEY,             /* the domain has no active key */
+    SSD_RUN_RESOLVER,           /* no resolver could be set up */
+    SSD_RUN_GONE,               /* the domain was deleted */
+    SSD_RUN_STORAGE             /* the database failed: store->error */
+} ssd_run_rc;
+
+typedef struct {
+    const char *answer;         /* JSON text */
+    ssd_verify_state_t state;   /* the claim, for SSD_RUN_CLAIMED */
+    ssd_outcome_e outcome;
+} ssd_run_t;
+
+ssd_run_rc ssd_verification_run(ssd_work_t *w, ssd_domain_t *d,
+                                ssd_run_t *out);
+/* The verification input of a domain (keys chosen by the caller). */
+void ssd_verification_input(ssd_work_t *w, const ssd_domain_t *d,
+                            const ssd_dkim_key_t *active,
+                            const ssd_dkim_key_t *pending,
+                            ssd_verify_input_t *in);
 
 /* mod_scaisend_domains_list.c: query parameters (400 sent on error) */
 typedef int (*ssd_param_fn)(ssd_req_t *q, const char *name, char *value,

@@ -78,6 +78,7 @@ apr_status_t ssd_store_migrate(apr_pool_t *p, const apr_dbd_driver_t *driver,
 /* Insert the domain, its first key and its event: CONFLICT when the owner
  * has the name already, LIMIT when the owner holds max_per_owner domains
  * (0: no limit). */
+/* (d->next_check_ms is the first re-check's delay after now, 0: none.) */
 ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
                                      const ssd_dkim_key_t *key,
                                      const ssd_event_t *ev,
