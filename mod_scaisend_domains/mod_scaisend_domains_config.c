@@ -32,6 +32,7 @@ void *ssd_conf_create(apr_pool_t *p, server_rec *s)
     c->key_overlap_s = UNSET_INT;
     c->max_domains = UNSET_INT;
     ssd_conf_dns_defaults(c);
+    ssd_conf_webhook_defaults(c);
     return c;
 }
 
@@ -62,6 +63,7 @@ void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv)
     c->claim_role = PICK(claim_role);
     c->claim_exp = PICK(claim_exp);
     ssd_conf_dns_merge(c, base, add);
+    ssd_conf_webhook_merge(c, base, add);
     return c;
 }
 
@@ -427,6 +429,7 @@ const command_rec ssd_directives[] = {
                      "(default 10; 0 allows back-to-back runs)"),
     AP_INIT_TAKE1(SSD_DIR_CONFIG_WARNING, config_warning, NULL, RSRC_CONF,
                   "a warning to print at start-up (an incomplete setup)"),
+    SSD_WEBHOOK_DIRECTIVES,
     {NULL}
 };
 
@@ -442,5 +445,5 @@ const char *ssd_conf_check(server_rec *s)
                "32-byte key-encryption key (for example made with "
                "'head -c 32 /dev/urandom > kek.bin')";
     }
-    return NULL;
+    return ssd_conf_webhook_check(c);
 }
