@@ -4,6 +4,7 @@
  * says only whether the receiver took it (a 2xx). Any thread: an easy
  * handle per attempt, no signals, libcurl set up once in post_config. */
 #include "mod_scaisend_domains.h"
+#include "ssd_metrics.h"
 
 #include <apr_strings.h>
 #include <curl/curl.h>
@@ -187,6 +188,9 @@ int ssd_webhook_deliver(server_rec *s, apr_pool_t *p, const ssd_conf_t *c,
         judge(p, a, curl_easy_perform(a->curl), c, res);
     }
     res->elapsed = apr_time_now() - t0;
+    /* per attempt; "gave_up" is the job's to count */
+    ssd_metric_count(SSD_METRIC_WEBHOOK, res->delivered ? SSD_DELIVERY_OK
+                                                        : SSD_DELIVERY_FAILED);
     log_attempt(s, c, ssd_webhook_id_is_valid(id) ? id : "(invalid id)", body,
                 res);
     return res->delivered;
