@@ -228,6 +228,14 @@ END {
     $_->stop for values %LIVE;
 }
 
+# rfc3339_seconds('2026-11-27T10:00:00Z') -> Unix seconds, undef when not that form.
+sub rfc3339_seconds {
+    my ($t) = @_;
+    require Time::Local;
+    my @f = ($t // '') =~ /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?Z$/ or return undef;
+    return Time::Local::timegm($f[5], $f[4], $f[3], $f[2], $f[1] - 1, $f[0]);
+}
+
 # ---- verifiers independent of the module ----------------------------------
 
 # perl_verify($secret_text, $request) -> 'ok' or why not: the scheme with
