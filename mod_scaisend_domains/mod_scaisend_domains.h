@@ -16,6 +16,7 @@
 #include "ssd_sender.h"
 #include "ssd_store.h"
 #include "ssd_verify.h"
+#include "ssd_webhook.h"
 
 #define SSD_HANDLER "scaisend-domains"
 #define SSD_ERROR_HANDLER "scaisend-domains-error"
@@ -56,6 +57,9 @@
 #define SSD_DIR_PENDING_EXPIRY "ScaiSendPendingExpiry"
 #define SSD_DIR_ROTATE_AFTER "ScaiSendDKIMRotateAfter"
 #define SSD_DIR_CONFIG_WARNING "ScaiSendConfigWarning"
+#define SSD_DIR_WEBHOOK_URL "ScaiSendWebhookURL"
+#define SSD_DIR_WEBHOOK_SECRET "ScaiSendWebhookSecretFile"
+#define SSD_DIR_WEBHOOK_TIMEOUT "ScaiSendWebhookTimeout"
 
 extern module AP_MODULE_DECLARE_DATA scaisend_domains_module;
 
@@ -97,6 +101,11 @@ typedef struct {
     apr_int64_t pending_expiry_ms;
     apr_int64_t rotate_after_ms;
     int recheck_rate;               /* background verifications per second */
+    const char *webhook_url;        /* NULL: no webhooks */
+    const char *webhook_target;     /* scheme://host:port, for the log */
+    const char *webhook_secret_file;
+    ssd_webhook_key_t *webhook_key; /* wiped with pconf */
+    int webhook_timeout_s;          /* one delivery attempt */
 } ssd_conf_t;
 
 /* The request as the routes see it. */
@@ -177,6 +186,43 @@ void ssd_conf_recheck_merge(ssd_conf_t *c, const ssd_conf_t *base,
                             const ssd_conf_t *add);
 void ssd_conf_recheck_finish(ssd_conf_t *c);
 ssd_schedule_t ssd_conf_schedule(const ssd_conf_t *c);
+/* mod_scaisend_domains_config_webhook.c */
+const char *ssd_set_webhook_url(cmd_parms *cmd, void *dc, const char *arg);
+const char *ssd_set_webhook_secret(cmd_parms *cmd, void *dc, const char *arg);
+extern const ssd_number_spec_t ssd_webhook_timeout_spec;
+#define SSD_WEBHOOK_DIRECTIVES \
+    AP_INIT_TAKE1(SSD_DIR_WEBHOOK_URL, ssd_set_webhook_url, NULL, RSRC_CONF, \
+                  "http:// or https:// URL that events are posted to"), \
+    AP_INIT_TAKE1(SSD_DIR_WEBHOOK_SECRET, ssd_set_webhook_secret, NULL, \
+                  RSRC_CONF, "file holding the webhook signing secret, " \
+                  "whsec_ + base64"), \
+    AP_INIT_TAKE1(SSD_DIR_WEBHOOK_TIMEOUT, ssd_set_number, \
+                  (void *)&ssd_webhook_timeout_spec, RSRC_CONF, \
+                  "seconds one webhook delivery attempt may take " \
+                  "(default 15)")
+void ssd_conf_webhook_defaults(ssd_conf_t *c);
+void ssd_conf_webhook_merge(ssd_conf_t *c, const ssd_conf_t *base,
+                            const ssd_conf_t *add);
+/* Defaults, and NULL or why the server cannot start. */
+const char *ssd_conf_webhook_check(ssd_conf_t *c);
+
+/* mod_scaisend_domains_webhook.c: delivery of one event (the background
+ * job calls it; any thread). */
+typedef struct {
+    int delivered;              /* 1: a 2xx answer */
+    int http_status;            /* the answer's status; 0: none came */
+    const char *error;          /* NULL when delivered; else for the log:
+                                 * "HTTP 500", "timed out after 15 s", ... */
+    apr_interval_time_t elapsed;
+} ssd_webhook_result_t;
+/* POST body (the JSON of ssd_webhook_body) to c's ScaiSendWebhookURL,
+ * signed for this attempt (webhook-timestamp: now). Returns res->delivered.
+ * p: for this attempt only (a subpool; the easy handle is freed with it). */
+int ssd_webhook_deliver(server_rec *s, apr_pool_t *p, const ssd_conf_t *c,
+                        const char *id, const char *body,
+                        ssd_webhook_result_t *res);
+/* post_config: libcurl's global set-up, undone with pconf. */
+int ssd_webhook_post_config(apr_pool_t *pconf, server_rec *s);
 
 /* mod_scaisend_domains_db.c */
 const char *ssd_db_check(void);

@@ -33,6 +33,7 @@ void *ssd_conf_create(apr_pool_t *p, server_rec *s)
     c->max_domains = UNSET_INT;
     ssd_conf_dns_defaults(c);
     ssd_conf_recheck_defaults(c);
+    ssd_conf_webhook_defaults(c);
     return c;
 }
 
@@ -64,6 +65,7 @@ void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv)
     c->claim_exp = PICK(claim_exp);
     ssd_conf_dns_merge(c, base, add);
     ssd_conf_recheck_merge(c, base, add);
+    ssd_conf_webhook_merge(c, base, add);
     return c;
 }
 
@@ -452,6 +454,7 @@ const command_rec ssd_directives[] = {
                      "(default 10; 0 allows back-to-back runs)"),
     AP_INIT_TAKE1(SSD_DIR_CONFIG_WARNING, config_warning, NULL, RSRC_CONF,
                   "a warning to print at start-up (an incomplete setup)"),
+    SSD_WEBHOOK_DIRECTIVES,
     {NULL}
 };
 
@@ -467,5 +470,5 @@ const char *ssd_conf_check(server_rec *s)
                "32-byte key-encryption key (for example made with "
                "'head -c 32 /dev/urandom > kek.bin')";
     }
-    return NULL;
+    return ssd_conf_webhook_check(c);
 }
