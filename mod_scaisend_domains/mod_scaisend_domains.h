@@ -143,6 +143,8 @@ void ssd_slog(const char *file, int line, int module_index, int level,
 const char *ssd_request_id(const request_rec *r);
 /* A sink for the core units working for r (DNS queries, statements). */
 ssd_log_t *ssd_request_log(request_rec *r);
+/* The same for work without a request; id stands for the request id. */
+ssd_log_t *ssd_server_log(apr_pool_t *p, server_rec *s, const char *id);
 
 typedef struct {
     apr_size_t offset;          /* of the field in ssd_conf_t */
@@ -273,6 +275,9 @@ int ssd_principal_from_env(ssd_req_t *q);
 int ssd_status_post_config(apr_pool_t *pconf, server_rec *s);
 void ssd_status_count_request(int route, int status);
 int ssd_status_handler(request_rec *r);
+
+/* mod_scaisend_domains_job.c: the background job (mod_watchdog) */
+int ssd_job_post_config(apr_pool_t *pconf, server_rec *s);
 
 /* mod_scaisend_domains_router.c */
 int ssd_route(ssd_req_t *q);

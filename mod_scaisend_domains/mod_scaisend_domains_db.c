@@ -252,6 +252,7 @@ static ssd_store_t *take(apr_pool_t *p, server_rec *s, const ssd_log_t *log)
     st->conn_pool = dbd->pool;
     st->held = h;
     st->log = log;
+    st->outbox = ssd_conf_get(s)->webhook_url != NULL;
     return st;
 }
 

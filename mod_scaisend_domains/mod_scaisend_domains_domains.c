@@ -156,7 +156,7 @@ static int send_quota(ssd_req_t *q)
 static int store_new_domain(ssd_req_t *q, ssd_domain_t *d,
                             const ssd_dkim_key_t *key)
 {
-    ssd_event_t ev = {q->who.sub, "domain.created", NULL};
+    ssd_event_t ev = {q->who.sub, "domain.created", NULL, NULL, NULL, NULL};
     ssd_store_rc rc;
 
     ev.changes = created_changes(q->r->pool, d);
@@ -330,12 +330,13 @@ int ssd_domain_patch(ssd_req_t *q, const char *id)
 int ssd_domain_delete(ssd_req_t *q, const char *id)
 {
     ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
-    ssd_event_t ev = {q->who.sub, "domain.deleted", NULL};
+    ssd_event_t ev = {q->who.sub, "domain.deleted", NULL, NULL, NULL, NULL};
     ssd_store_rc rc;
 
     if (!d) {
         return OK;
     }
+    ev.previous = d->state;
     ev.changes = created_changes(q->r->pool, d);
     rc = ssd_store_domain_delete(q->store, d, &ev);
     return rc == SSD_STORE_OK ? ssd_send_no_content(q->r)

@@ -110,7 +110,7 @@ static int ks_passed(const apr_array_header_t *ks, const ssd_dkim_key_t *k)
 static ssd_event_t *event(ssd_work_t *w, const char *action,
                           const char *changes)
 {
-    ssd_event_t *ev = apr_pcalloc(w->pool, sizeof(*ev));
+    ssd_event_t *ev = apr_pcalloc(w->pool, sizeof(*ev));   /* NULLs */
 
     ev->sub = w->sub;
     ev->action = action;
@@ -123,12 +123,16 @@ static ssd_event_t *event(ssd_work_t *w, const char *action,
 static void plan_activation(run_t *run, ssd_verify_save_t *save)
 {
     json_object *changes = ssd_json_new_object(run->w->pool);
+    ssd_event_t *ev;
 
     ssd_json_add_str(changes, "old_selector", run->d->dkim_selector);
     ssd_json_add_str(changes, "new_selector", run->pending->selector);
+    ev = event(run->w, "dkim.activated",
+               ssd_json_to_string(run->w->pool, changes));
+    ev->previous = run->d->dkim_selector;
+    ev->current = run->pending->selector;
     save->activate = run->pending->selector;
-    save->activated = event(run->w, "dkim.activated",
-                            ssd_json_to_string(run->w->pool, changes));
+    save->activated = ev;
 }
 
 /* The pending key is published: the verification stands on the key that
@@ -192,6 +196,7 @@ static const ssd_event_t *apply_outcome(run_t *run)
     const char *before = d->state ? d->state : SSD_STATE_PENDING;
     const char *action = ssd_recheck_apply(&sc, &v, verdict, run->claim_ms,
                                            (unsigned)apr_time_now());
+    ssd_event_t *ev;
 
     d->state = v.state;
     d->failing_since_ms = v.failing_since_ms;
@@ -209,8 +214,13 @@ static const ssd_event_t *apply_outcome(run_t *run)
         d->spf_status = ssd_check_record_status(&run->res.spf);
     if (ssd_check_record_status(&run->res.dmarc))
         d->dmarc_status = ssd_check_record_status(&run->res.dmarc);
-    return action ? event(w, action, state_changes(w->pool, before, v.state))
-                  : NULL;
+    if (!action) {
+        return NULL;
+    }
+    ev = event(w, action, state_changes(w->pool, before, v.state));
+    ev->previous = before;
+    ev->current = v.state;
+    return ev;
 }
 
 /* The answer of the run: api.md section 4, with the state before and

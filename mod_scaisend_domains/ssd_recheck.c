@@ -8,8 +8,9 @@
  *   unverified --fail--> stays unverified
  * A temporary result changes no state. Re-checks: pending and unverified
  * domains after 1 min, 5 min, 15 min, 1 h, then hourly, for the window
- * (from creation, or from becoming unverified); verified ones every
- * interval +-10 %; degraded ones every tenth of it. */
+ * (from creation, or from becoming unverified) -- never less often than
+ * verified ones, for an interval shorter than those steps (a test rig);
+ * verified ones every interval +-10 %; degraded ones every tenth of it. */
 #include "ssd_recheck.h"
 
 #include <string.h>
@@ -35,7 +36,13 @@ static apr_int64_t next_in_window(const ssd_schedule_t *sc, ssd_vstate_t *v,
 {
     int step = v->check_step < BACKOFF_STEPS ? v->check_step
                                              : BACKOFF_STEPS - 1;
-    apr_int64_t next = now_ms + backoff_ms[step];
+    apr_int64_t wait = backoff_ms[step];
+    apr_int64_t next;
+
+    if (sc->interval_ms > 0 && sc->interval_ms < wait) {
+        wait = sc->interval_ms;     /* a test rig's short interval */
+    }
+    next = now_ms + wait;
 
     if (v->check_step < BACKOFF_STEPS) {
         v->check_step++;

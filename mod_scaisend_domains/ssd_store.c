@@ -4,6 +4,7 @@
 #include "ssd_store.h"
 #include "ssd_store_internal.h"
 #include "ssd_id.h"
+#include "ssd_webhook.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -302,14 +303,55 @@ void ssd_txn_run(ssd_store_t *st, txn_t *t, const char *label, int nargs,
     }
 }
 
+/* The event types delivered to ScaiSendWebhookURL (api.md section 9). */
+static int is_webhook_type(const char *action)
+{
+    static const char *const types[] = {
+        "domain.verified", "domain.degraded", "domain.unverified",
+        "dkim.activated", "dkim.rotation_due", "dkim.pending_created",
+        "domain.deleted", NULL
+    };
+    int i;
+
+    for (i = 0; types[i]; i++) {
+        if (strcmp(action, types[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The event in the outbox, in the same transaction: its id is the
+ * webhook-id, its body built once (every retry sends the same bytes). */
+static void insert_outbox(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
+                          const ssd_event_t *ev, const char *id)
+{
+    ssd_webhook_event_t w = {id, ev->action, apr_time_now(), d->id,
+                             d->domain, d->partner_id, d->tenant_id,
+                             ev->previous, ev->current, ev->extra};
+    const char *err = NULL, *body = ssd_webhook_body(st->pool, &w, &err);
+    const char *args[] = {id, d->id, ev->action, body};
+
+    if (!body) {
+        st->error = apr_pstrcat(st->pool, "webhook body: ", err, NULL);
+        t->failed = 1;
+        return;
+    }
+    ssd_txn_run(st, t, "ssd_outbox_insert", 4, args);
+}
+
 void ssd_store_insert_event(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
                          const ssd_event_t *ev)
 {
-    const char *args[] = {ssd_id_new(st->pool, "evt_"), d->id, d->partner_id,
+    const char *id = ssd_id_new(st->pool, "evt_");
+    const char *args[] = {id, d->id, d->partner_id,
                           d->tenant_id, ssd_now_rfc3339(st->pool), ev->sub,
                           ev->action, ev->changes};
 
     ssd_txn_run(st, t, "ssd_event_insert", 8, args);
+    if (st->outbox && is_webhook_type(ev->action)) {
+        insert_outbox(st, t, d, ev, id);
+    }
 }
 
 static void insert_key(ssd_store_t *st, txn_t *t, const ssd_dkim_key_t *k)
@@ -526,7 +568,7 @@ ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
                                     const ssd_patch_t *patch,
                                     ssd_domain_t **out)
 {
-    ssd_event_t ev = {patch->sub, "domain.updated", NULL};
+    ssd_event_t ev = {patch->sub, "domain.updated", NULL, NULL, NULL, NULL};
     ssd_store_rc rc;
     txn_t t;
 

@@ -285,5 +285,47 @@ const ssd_statement_t ssd_store_statements[] = {
      "SELECT " DOMAIN_COLUMNS " FROM ssd_domains WHERE partner_id = %s"
      " AND domain = %s AND ((%s = '' AND tenant_id IS NULL)"
      " OR tenant_id = %s OR (tenant_id IS NULL AND is_shared = 1))"},
+    /* the background job: its lease, what is due, the outbox */
+    {"ssd_lease_renew",
+     "UPDATE ssd_lease SET holder = %s,"
+     " expires_ms = @NOW_MS@ + CAST(%s AS BIGINT)"
+     " WHERE name = %s AND (holder = %s OR expires_ms < @NOW_MS@)"},
+    {"ssd_lease_insert",
+     "INSERT INTO ssd_lease (name, holder, expires_ms)"
+     " VALUES (%s, %s, @NOW_MS@ + CAST(%s AS BIGINT))"
+     " ON CONFLICT (name) DO NOTHING"},
+    {"ssd_lease_release",
+     "UPDATE ssd_lease SET expires_ms = 0 WHERE name = %s AND holder = %s"},
+    {"ssd_domains_due",
+     "SELECT id FROM ssd_domains WHERE next_check_ms IS NOT NULL"
+     " AND next_check_ms <= @NOW_MS@ ORDER BY next_check_ms LIMIT %d"},
+    {"ssd_domain_unschedule",
+     "UPDATE ssd_domains SET next_check_ms = NULL WHERE id = %s"},
+    {"ssd_domains_expired",
+     "SELECT id FROM ssd_domains WHERE verification_state = 'pending'"
+     " AND verified_at IS NULL AND created_at < %s ORDER BY created_at"
+     " LIMIT %d"},
+    {"ssd_outbox_insert",
+     "INSERT INTO ssd_outbox (id, domain_id, seq, type, body, created_ms,"
+     " next_attempt_ms) VALUES (%s, %s, @NOW_MS@, %s, %s, @NOW_MS@, @NOW_MS@)"},
+    /* per domain, its oldest undelivered event only: order per domain */
+    {"ssd_outbox_due",
+     "SELECT o.id, o.domain_id, o.body, o.attempts, o.created_ms, @NOW_MS@"
+     " FROM ssd_outbox o WHERE o.delivered_ms IS NULL AND o.gave_up = 0"
+     " AND o.next_attempt_ms <= @NOW_MS@ AND NOT EXISTS (SELECT 1"
+     " FROM ssd_outbox e WHERE e.domain_id = o.domain_id"
+     " AND e.delivered_ms IS NULL AND e.gave_up = 0"
+     " AND (e.seq < o.seq OR (e.seq = o.seq AND e.id < o.id)))"
+     " ORDER BY o.seq, o.id LIMIT %d"},
+    {"ssd_outbox_delivered",
+     "UPDATE ssd_outbox SET delivered_ms = @NOW_MS@,"
+     " attempts = attempts + 1, last_error = NULL WHERE id = %s"},
+    {"ssd_outbox_failed",
+     "UPDATE ssd_outbox SET attempts = attempts + 1,"
+     " next_attempt_ms = @NOW_MS@ + CAST(%s AS BIGINT), gave_up = %d,"
+     " last_error = %s WHERE id = %s"},
+    {"ssd_outbox_forget",
+     "DELETE FROM ssd_outbox WHERE (delivered_ms IS NOT NULL OR gave_up = 1)"
+     " AND created_ms < @NOW_MS@ - CAST(%s AS BIGINT)"},
     {NULL, NULL}
 };
