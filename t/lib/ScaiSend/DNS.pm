@@ -78,9 +78,13 @@ our @BAD_MODES = qw(silent servfail truncate delay refused);
 
 # Zones knotd serves (apex SOA + NS ns.<zone>, ns.<zone> A 127.0.0.1, nothing
 # else: tests add what they need).  Add a zone here when a test needs one.
+# The top-level domains of the others are served too: the DMARC check's DNS
+# tree walk (RFC 9989 section 4.10) asks _dmarc.com, _dmarc.test, ... and
+# must get NXDOMAIN there, as on the Internet, not REFUSED.
 use constant ZONES => qw(example.com example.net example.org platform.example
                          xn--bcher-kva.example scailabs.ai
-                         zone-a.test zone-b.test zone-c.test);
+                         zone-a.test zone-b.test zone-c.test
+                         com net org example ai test);
 
 use constant DEFAULT_TTL => 60;
 
