@@ -56,6 +56,8 @@
 #define SSD_DIR_RECHECK_RATE "ScaiSendRecheckRate"
 #define SSD_DIR_PENDING_EXPIRY "ScaiSendPendingExpiry"
 #define SSD_DIR_ROTATE_AFTER "ScaiSendDKIMRotateAfter"
+#define SSD_DIR_KEY_CACHE "ScaiSendKeyCache"
+#define SSD_DIR_KEY_CACHE_TTL "ScaiSendKeyCacheTTL"
 #define SSD_DIR_CONFIG_WARNING "ScaiSendConfigWarning"
 #define SSD_DIR_WEBHOOK_URL "ScaiSendWebhookURL"
 #define SSD_DIR_WEBHOOK_SECRET "ScaiSendWebhookSecretFile"
@@ -101,6 +103,8 @@ typedef struct {
     apr_int64_t pending_expiry_ms;
     apr_int64_t rotate_after_ms;
     int recheck_rate;               /* background verifications per second */
+    int key_cache;                  /* unwrapped keys per process; 0: off */
+    apr_int64_t key_cache_ttl_ms;   /* an unused key stays at most this */
     const char *webhook_url;        /* NULL: no webhooks */
     const char *webhook_target;     /* scheme://host:port, for the log */
     const char *webhook_secret_file;
@@ -181,8 +185,8 @@ typedef struct {
 } ssd_duration_spec_t;
 const char *ssd_set_duration(cmd_parms *cmd, void *dc, const char *arg);
 extern const ssd_duration_spec_t ssd_grace_spec, ssd_interval_spec,
-    ssd_window_spec, ssd_expiry_spec, ssd_rotate_spec;
-extern const ssd_number_spec_t ssd_rate_spec;
+    ssd_window_spec, ssd_expiry_spec, ssd_rotate_spec, ssd_key_cache_ttl_spec;
+extern const ssd_number_spec_t ssd_rate_spec, ssd_key_cache_spec;
 void ssd_conf_recheck_defaults(ssd_conf_t *c);
 void ssd_conf_recheck_merge(ssd_conf_t *c, const ssd_conf_t *base,
                             const ssd_conf_t *add);
@@ -375,6 +379,8 @@ json_object *ssd_sender_json(apr_pool_t *p, const char *domain,
 
 /* mod_scaisend_domains_sign.c */
 int ssd_dkim_sign(ssd_req_t *q);
+/* The process's key cache and prefetched digests (child_init). */
+void ssd_sign_child_init(apr_pool_t *child, server_rec *s);
 
 /* mod_scaisend_domains_events.c */
 int ssd_domain_events(ssd_req_t *q, const char *id);

@@ -442,6 +442,12 @@ const command_rec ssd_directives[] = {
     DURATION_DIRECTIVE(SSD_DIR_ROTATE_AFTER, ssd_rotate_spec,
                        "create the next DKIM key when the active one is this "
                        "old (default 0: never)"),
+    NUMBER_DIRECTIVE(SSD_DIR_KEY_CACHE, ssd_key_cache_spec,
+                     "unwrapped DKIM keys each process keeps for signing "
+                     "(default 1000; 0: none)"),
+    DURATION_DIRECTIVE(SSD_DIR_KEY_CACHE_TTL, ssd_key_cache_ttl_spec,
+                       "how long an unwrapped key not used for signing stays "
+                       "in memory (default 1s)"),
     AP_INIT_ITERATE(SSD_DIR_RESOLVER, ssd_set_resolver, NULL, RSRC_CONF,
                     "nameservers for verification: address[:port] ..."),
     NUMBER_DIRECTIVE(SSD_DIR_DNS_TIMEOUT, ssd_dns_timeout_spec,

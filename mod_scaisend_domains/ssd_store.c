@@ -689,6 +689,55 @@ ssd_store_rc ssd_store_sender_domains(ssd_store_t *st, const char *partner_id,
     return SSD_STORE_OK;
 }
 
+/* The candidate of this row, the one before it when it is the same
+ * domain (a domain with two active keys comes in two rows). */
+static ssd_sign_candidate_t *candidate_of(ssd_store_t *st, apr_dbd_row_t *row,
+                                          apr_array_header_t *out)
+{
+    ssd_sign_candidate_t *c = out->nelts
+        ? &APR_ARRAY_IDX(out, out->nelts - 1, ssd_sign_candidate_t) : NULL;
+    const char *id = ssd_store_text(st, row, 0);
+
+    if (c && strcmp(c->domain->id, id) == 0) {
+        return c;
+    }
+    c = apr_array_push(out);
+    c->domain = domain_from_row(st, row);
+    c->keys = apr_array_make(st->pool, 2, sizeof(ssd_dkim_key_t));
+    return c;
+}
+
+ssd_store_rc ssd_store_sign_candidates(ssd_store_t *st, const char *partner_id,
+                                       const char *tenant_id,
+                                       const char *domain,
+                                       apr_array_header_t **out)
+{
+    const char *t = tenant_id ? tenant_id : "";
+    const char *args[] = {partner_id, domain, t, t};
+    ssd_rows_t res;
+    apr_dbd_row_t *row;
+
+    if (ssd_store_select(st, "ssd_sign_candidates", &res, 4, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    *out = apr_array_make(st->pool, 2, sizeof(ssd_sign_candidate_t));
+    while ((row = ssd_store_next_row(st, &res))) {
+        ssd_sign_candidate_t *c = candidate_of(st, row, *out);
+        const char *selector = ssd_store_text(st, row, 21);
+
+        if (selector) {
+            ssd_dkim_key_t *k = apr_array_push(c->keys);
+
+            memset(k, 0, sizeof(*k));
+            k->domain_id = c->domain->id;
+            k->selector = selector;
+            k->state = "active";
+            k->wrapped_key = ssd_store_text(st, row, 22);
+        }
+    }
+    return SSD_STORE_OK;
+}
+
 ssd_store_rc ssd_store_keys_in_range(ssd_store_t *st,
                                      const ssd_list_query_t *q,
                                      const char *lo_id, const char *hi_id,

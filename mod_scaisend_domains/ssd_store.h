@@ -267,6 +267,19 @@ ssd_store_rc ssd_store_events_list(ssd_store_t *st, const char *domain_id,
                                    const char *after_id, int limit,
                                    apr_array_header_t **out);
 
+/* A record a signing request may use, with its active keys (wrapped). */
+typedef struct {
+    ssd_domain_t *domain;
+    apr_array_header_t *keys;       /* ssd_dkim_key_t: selector, wrapped */
+} ssd_sign_candidate_t;
+
+/* The candidates of ssd_store_sender_domains and their active keys, in
+ * one query (ssd_sign_candidate_t; rows of one domain together). */
+ssd_store_rc ssd_store_sign_candidates(ssd_store_t *st, const char *partner_id,
+                                       const char *tenant_id,
+                                       const char *domain,
+                                       apr_array_header_t **out);
+
 /* The records of a From: domain a tenant may send from (tenant NULL: a
  * partner-level caller, the partner's own records). */
 ssd_store_rc ssd_store_sender_domains(ssd_store_t *st, const char *partner_id,

@@ -285,6 +285,20 @@ const ssd_statement_t ssd_store_statements[] = {
      "SELECT " DOMAIN_COLUMNS " FROM ssd_domains WHERE partner_id = %s"
      " AND domain = %s AND ((%s = '' AND tenant_id IS NULL)"
      " OR tenant_id = %s OR (tenant_id IS NULL AND is_shared = 1))"},
+    /* signing: the same candidates with their active keys, one round trip
+     * for the decision and the key */
+    {"ssd_sign_candidates",
+     "SELECT d.id, d.partner_id, d.tenant_id, d.domain, d.dkim_selector,"
+     " d.dmarc_policy, d.dmarc_rua_email, d.is_shared, d.is_active,"
+     " d.verified, d.created_at, d.updated_at, d.verified_at, NULL,"
+     " d.spf_status, d.dmarc_status, d.verification_state,"
+     " d.failing_since_ms, d.next_check_ms, d.check_step, d.window_from_ms,"
+     " k.selector, k.wrapped_key"
+     " FROM ssd_domains d LEFT JOIN ssd_dkim_keys k ON k.domain_id = d.id"
+     " AND k.state = 'active'"
+     " WHERE d.partner_id = %s AND d.domain = %s"
+     " AND ((%s = '' AND d.tenant_id IS NULL) OR d.tenant_id = %s"
+     " OR (d.tenant_id IS NULL AND d.is_shared = 1)) ORDER BY d.id"},
     /* the background job: its lease, what is due, the outbox */
     {"ssd_lease_renew",
      "UPDATE ssd_lease SET holder = %s,"
