@@ -88,7 +88,7 @@ const char *ssd_spf_ev_target(ev_t *e, const char *spec)
     const char *name;
 
     if (!spec) {
-        return e->m.d;
+        return e->cur_target = e->m.d;
     }
     if ((e->q->flags & SSD_SPF_OPAQUE_SENDER)
         && ssd_spf_macro_uses(spec, "slp")) {
@@ -100,7 +100,7 @@ const char *ssd_spf_ev_target(ev_t *e, const char *spec)
         e->m.p = ssd_spf_ev_macro_p(e);
     }
     name = ssd_spf_expand(e->p, &e->m, spec, 0);
-    return name ? name : "";
+    return e->cur_target = name ? name : "";
 }
 
 ssd_dns_rc ssd_spf_ev_lookup(ev_t *e, ssd_rr_fetch_fn fn, const char *name,
@@ -236,6 +236,7 @@ static void decided(ev_t *e, const char *domain, const term_t *t)
     if (e->depth == 0) {
         e->out->decided_in = domain;
         e->out->decided_by = t ? t->text : NULL;
+        e->out->decided_target = t ? e->cur_target : NULL;
     }
 }
 
@@ -276,6 +277,7 @@ static match_e include(ev_t *e, const term_t *t)
     r = evaluate(e, target, K_INCLUDE);
     e->depth--;
     e->cur_term = term;
+    e->cur_target = target;
     switch (r) {
     case SSD_SPF_PASS:
         return M_YES;
@@ -303,6 +305,7 @@ static ssd_spf_result_e run_record(ev_t *e, const char *domain,
             continue;
         }
         e->cur_term = t[i].text;
+        e->cur_target = NULL;
         m = !strcmp(t[i].name, "include") ? include(e, &t[i])
             : !strcmp(t[i].name, "all") ? M_YES
             : ssd_spf_ev_mechanism(e, &t[i]);

@@ -83,6 +83,8 @@ typedef struct {
      * as written (NULL: none matched -- neutral by default, or an error). */
     const char *decided_in;
     const char *decided_by;
+    const char *decided_target;     /* the name that mechanism looked up
+                                       (macros expanded), or NULL */
     /* temperror / permerror (and none): what ended the evaluation.
      * code: dns (temperror: rc says which), no_record (an include or
      * redirect target without exactly one SPF record: detail says
@@ -161,5 +163,46 @@ const char *ssd_spf_expand(apr_pool_t *p, const ssd_spf_macros_t *m,
 /* A name usable in a DNS query: labels of 1-63 bytes (a trailing dot
  * allowed), at most 253 bytes; multi: at least two labels. */
 int ssd_spf_dns_name_ok(const char *name, int multi);
+
+/* ---- a lookup cache (ssd_spf_cache.c) ---- */
+
+typedef struct ssd_spf_cache ssd_spf_cache_t;
+
+/* outer: lookups through inner that ask each (type, name) once; answers
+ * live in p. */
+ssd_spf_cache_t *ssd_spf_cache_new(apr_pool_t *p,
+                                   const ssd_spf_lookup_t *inner,
+                                   ssd_spf_lookup_t *outer);
+/* The lookups made through inner so far. */
+int ssd_spf_cache_calls(const ssd_spf_cache_t *c);
+
+/* ---- the addresses a record authorises (ssd_spf_sources.c) ---- */
+
+typedef struct {
+    ssd_ip_t ip;
+    const char *text;       /* the address */
+    const char *term;       /* the term it comes from, as written */
+    const char *domain;     /* whose record */
+} ssd_spf_source_t;
+
+typedef struct {
+    apr_array_header_t *sources;    /* ssd_spf_source_t, in record order */
+    int more;               /* past max: addresses left out */
+    ssd_dns_rc rc;          /* a temporary DNS error ended the walk, or OK */
+    const char *error;      /* NULL, or why the record gives no addresses
+                               (English) */
+    const char *error_name; /* the name looked up when it failed */
+} ssd_spf_sources_t;
+
+/* The addresses that the SPF record of domain authorises with pass, one
+ * per network: the address written in each +ip4/+ip6 term, the addresses
+ * of +a and +mx (A and AAAA; at most 10 MX names), and those of +include
+ * and redirect= targets, in evaluation order up to the first all; ptr and
+ * exists give none, nor do terms with %{s}, %{l}, %{p}, %{i} or %{v}. At most
+ * SSD_SPF_MAX_DNS_TERMS lookups-causing terms and max addresses
+ * (duplicates dropped). helo and sender fill %{h} and %{o}. */
+void ssd_spf_sources(apr_pool_t *p, const ssd_spf_lookup_t *lk,
+                     const char *domain, const char *sender,
+                     const char *helo, int max, ssd_spf_sources_t *out);
 
 #endif

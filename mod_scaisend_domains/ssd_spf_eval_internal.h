@@ -15,6 +15,7 @@ typedef struct {
     ssd_ip_t ip;
     ssd_spf_macros_t m;             /* m.d: the record being evaluated */
     const char *cur_term;           /* the term being evaluated */
+    const char *cur_target;         /* the name it looks up, or NULL */
     apr_array_header_t *stack;      /* domains being evaluated */
     int depth;                      /* include depth (redirect keeps it) */
     ssd_spf_result_e err;           /* the result, after M_ERROR */
