@@ -192,9 +192,10 @@ static int confirmed(ev_t *e, const char *name)
 }
 
 /* The PTR names of the client, at most 10 (4.6.4); NULL on a DNS error
- * (the PTR lookup of ptr then does not match). */
+ * (the PTR lookup of ptr then does not match) or no names (a void lookup
+ * of the ptr term; the lookup of %{p} is not a term's: is_term 0). */
 static const apr_array_header_t *ptr_names(ev_t *e, ssd_rr_answer_t *a,
-                                           match_e *m)
+                                           int is_term, match_e *m)
 {
     const char *rev = ssd_ip_reverse(e->p, &e->ip);
     ssd_spf_term_ref_t *cut;
@@ -205,9 +206,10 @@ static const apr_array_header_t *ptr_names(ev_t *e, ssd_rr_answer_t *a,
         return NULL;
     }
     if (a->rc != SSD_DNS_OK || a->names->nelts == 0) {
-        *m = ssd_spf_ev_void(e, rev, a->rc == SSD_DNS_OK ? SSD_DNS_NODATA
-                                                         : a->rc)
-             ? M_NO : M_ERROR;
+        if (is_term && !ssd_spf_ev_void(e, rev, a->rc == SSD_DNS_OK
+                                                ? SSD_DNS_NODATA : a->rc)) {
+            *m = M_ERROR;
+        }
         return NULL;
     }
     if (a->names->nelts > SSD_SPF_MAX_NAMES) {
@@ -234,7 +236,7 @@ static match_e mech_ptr(ev_t *e, const term_t *t)
     if (!(name = target(e, t))) {
         return M_NO;
     }
-    if (!(names = ptr_names(e, &a, &m))) {
+    if (!(names = ptr_names(e, &a, 1, &m))) {
         return m;
     }
     for (i = 0; i < names->nelts; i++) {
@@ -309,7 +311,7 @@ static void validate_all(ev_t *e)
     int i;
 
     e->validated = apr_array_make(e->p, 4, sizeof(const char *));
-    names = ptr_names(e, &a, &m);
+    names = ptr_names(e, &a, 0, &m);
     for (i = 0; names && i < names->nelts; i++) {
         if (confirmed(e, APR_ARRAY_IDX(names, i, const char *))) {
             APR_ARRAY_PUSH(e->validated, const char *) =
