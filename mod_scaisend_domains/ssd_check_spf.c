@@ -24,7 +24,7 @@
 
 /* ---- expected records ---- */
 
-int ssd_check_spf_is_ours(const spf_t *s, const term_t *t)
+static int is_our_include(const spf_t *s, const term_t *t)
 {
     return !t->modifier && !strcmp(t->name, "include") && t->arg
            && ssd_spf_same_name(t->arg, s->include);
@@ -37,7 +37,7 @@ static const char *default_record(const spf_t *s)
 
 /* rec with include:<ours> right after v=spf1 (any other include:<ours>
  * term, whatever its qualifier or place, removed). */
-const char *ssd_check_spf_with_include(const spf_t *s, const char *rec)
+static const char *with_include(const spf_t *s, const char *rec)
 {
     apr_array_header_t *terms;
     const term_t *t;
@@ -55,7 +55,7 @@ const char *ssd_check_spf_with_include(const spf_t *s, const char *rec)
     }
     t = (const term_t *)terms->elts;
     for (i = 0; i < terms->nelts; i++) {
-        if (!ssd_check_spf_is_ours(s, &t[i])) {
+        if (!is_our_include(s, &t[i])) {
             ssd_buf_addc(&b, ' ');
             ssd_buf_adds(&b, t[i].text);
         }
@@ -66,26 +66,47 @@ const char *ssd_check_spf_with_include(const spf_t *s, const char *rec)
 
 /* ---- findings ---- */
 
-ssd_finding_t *ssd_check_spf_fail(spf_t *s, const char *code,
-                                  const char *host, const char *msg)
+static ssd_finding_t *fail(spf_t *s, const char *code, const char *host,
+                           const char *msg)
 {
     return ssd_check_error(s->p, s->out, CHECK, code, host, msg);
 }
 
 /* A finding about the top-level record: found, and the record to publish. */
-ssd_finding_t *ssd_check_spf_fail_top(spf_t *s, const char *code,
-                                      const char *msg)
+static ssd_finding_t *fail_top(spf_t *s, const char *code, const char *msg)
 {
-    ssd_finding_t *f = ssd_check_spf_fail(s, code, s->domain, msg);
+    ssd_finding_t *f = fail(s, code, s->domain, msg);
 
     if (s->record) {
-        f->expected = ssd_check_spf_with_include(s, s->record);
+        f->expected = with_include(s, s->record);
         f->found = ssd_check_escape(s->p, s->record, strlen(s->record));
     }
     return f;
 }
 
-/* ---- the top-level record ---- */
+/* ---- for ssd_check_spf_judge.c ---- */
+
+int ssd_check_spf_is_ours(const spf_t *s, const term_t *t)
+{
+    return is_our_include(s, t);
+}
+
+const char *ssd_check_spf_with_include(const spf_t *s, const char *rec)
+{
+    return with_include(s, rec);
+}
+
+ssd_finding_t *ssd_check_spf_fail(spf_t *s, const char *code,
+                                  const char *host, const char *msg)
+{
+    return fail(s, code, host, msg);
+}
+
+ssd_finding_t *ssd_check_spf_fail_top(spf_t *s, const char *code,
+                                      const char *msg)
+{
+    return fail_top(s, code, msg);
+}
 
 /* The SPF records among the TXT records; *first set to the first one. */
 static int spf_records(const ssd_txt_answer_t *a, const ssd_txt_t **first)
@@ -107,6 +128,8 @@ static int spf_records(const ssd_txt_answer_t *a, const ssd_txt_t **first)
     return n;
 }
 
+/* ---- the top-level record ---- */
+
 static void no_record(spf_t *s, const ssd_txt_answer_t *a)
 {
     const ssd_txt_t *t = a->txts ? (const ssd_txt_t *)a->txts->elts : NULL;
@@ -117,13 +140,13 @@ static void no_record(spf_t *s, const ssd_txt_answer_t *a)
     for (i = 0; a->rc == SSD_DNS_OK && t && i < a->txts->nelts; i++) {
         if (ssd_check_is_quoted(t[i].data, t[i].len)
             && ssd_spf_is_record(t[i].data + 1, t[i].len - 2)) {
-            f = ssd_check_spf_fail(s, "quoted_value", s->domain, apr_psprintf(s->p, "the "
+            f = fail(s, "quoted_value", s->domain, apr_psprintf(s->p, "the "
                      "SPF record at %s was entered with its double quotes, "
                      "which became part of the value: remove the surrounding "
-                     "quotes and publish: %s", s->domain, ssd_check_spf_with_include(s,
+                     "quotes and publish: %s", s->domain, with_include(s,
                      apr_pstrmemdup(s->p, t[i].data + 1, t[i].len - 2))));
             f->found = ssd_check_escape(s->p, t[i].data, t[i].len);
-            f->expected = ssd_check_spf_with_include(s, apr_pstrmemdup(s->p, t[i].data + 1,
+            f->expected = with_include(s, apr_pstrmemdup(s->p, t[i].data + 1,
                                                          t[i].len - 2));
             return;
         }
@@ -133,7 +156,7 @@ static void no_record(spf_t *s, const ssd_txt_answer_t *a)
                                 ssd_check_escape(s->p, t[i].data, t[i].len));
         }
     }
-    f = ssd_check_spf_fail(s, "missing", s->domain, apr_psprintf(s->p, "no SPF record at "
+    f = fail(s, "missing", s->domain, apr_psprintf(s->p, "no SPF record at "
              "%s%s: publish a TXT record at %s with the value %s", s->domain,
              hint, s->domain, default_record(s)));
     f->expected = default_record(s);
@@ -147,7 +170,7 @@ static void merge_term(spf_t *s, char *w, ssd_buf_t *out, apr_hash_t *seen,
     term_t term;
 
     if (ssd_spf_parse_term(s->p, w, &term) == NULL
-        && (ssd_check_spf_is_ours(s, &term)
+        && (is_our_include(s, &term)
             || (term.modifier && !strcmp(term.name, "redirect")))) {
         return;
     }
@@ -194,7 +217,7 @@ static void multiple(spf_t *s, const ssd_txt_answer_t *a, int n)
     const char *m = merged(s, a);
     ssd_finding_t *f;
 
-    f = ssd_check_spf_fail(s, "multiple_records", s->domain, apr_psprintf(s->p, "%d SPF "
+    f = fail(s, "multiple_records", s->domain, apr_psprintf(s->p, "%d SPF "
              "records are published at %s, and receivers then fail SPF with "
              "a permanent error: merge them into one TXT record and delete "
              "the others, e.g. publish: %s", n, s->domain, m));
@@ -208,10 +231,10 @@ static void judge(spf_t *s, const ssd_txt_t *rec)
     const char *msg = ssd_spf_parse_txt(s->p, rec->data, rec->len, &terms);
 
     if (msg) {
-        ssd_check_spf_fail_top(s, "malformed", apr_psprintf(s->p, "the SPF "
-            "record at %s is invalid: %s; receivers fail SPF with a "
-            "permanent error. Correct it, e.g. publish: %s", s->domain, msg,
-            ssd_check_spf_with_include(s, s->record)));
+        fail_top(s, "malformed", apr_psprintf(s->p, "the SPF record at %s is "
+                 "invalid: %s; receivers fail SPF with a permanent error. "
+                 "Correct it, e.g. publish: %s", s->domain, msg,
+                 with_include(s, s->record)));
         return;
     }
     ssd_check_spf_judge(s);
@@ -228,10 +251,10 @@ static void run(spf_t *s)
         return;
     }
     if (ans.rc == SSD_DNS_CNAME_LOOP) {
-        ssd_check_spf_fail(s, "cname_loop", s->domain, apr_psprintf(s->p,
-            "%s is a CNAME loop: remove the CNAME and publish a TXT record "
-            "at %s with the value %s", s->domain, s->domain,
-            default_record(s)))->expected = default_record(s);
+        fail(s, "cname_loop", s->domain, apr_psprintf(s->p, "%s is a CNAME "
+             "loop: remove the CNAME and publish a TXT record at %s with the "
+             "value %s", s->domain, s->domain, default_record(s)))->expected =
+            default_record(s);
         return;
     }
     if ((n = spf_records(&ans, &rec)) != 1) {

@@ -234,6 +234,7 @@ static ssd_spf_result_e target_none(ev_t *e, const char *target)
 static void decided(ev_t *e, const char *domain, const term_t *t)
 {
     if (e->depth == 0) {
+        e->exp_domain = domain;
         e->out->decided_in = domain;
         e->out->decided_by = t ? t->text : NULL;
         e->out->decided_target = t ? e->cur_target : NULL;
@@ -314,6 +315,7 @@ static ssd_spf_result_e run_record(ev_t *e, const char *domain,
         }
         if (m == M_YES) {
             decided(e, domain, &t[i]);
+            e->exp = e->depth ? e->exp : modifier(terms, "exp", &all);
             return qualifier(t[i].qual);
         }
     }
@@ -396,6 +398,37 @@ static ssd_spf_result_e evaluate(ev_t *e, const char *domain, kind_e kind)
     return r;
 }
 
+/* 6.2: the exp= text of the record that decided, when it can be used
+ * (exactly one TXT record at its target, an explain-string). */
+static void explain(ev_t *e)
+{
+    ssd_txt_answer_t a;
+    const char *name;
+    const ssd_txt_t *t;
+
+    e->m.d = e->exp_domain;
+    if (ssd_spf_macro_uses(e->exp->arg, "p")) {
+        e->m.p = ssd_spf_ev_macro_p(e);
+    }
+    name = ssd_spf_expand(e->p, &e->m, e->exp->arg, 0);
+    if (!name || !ssd_spf_dns_name_ok(name, 0)) {
+        return;
+    }
+    memset(&a, 0, sizeof(a));
+    e->out->queries++;
+    e->lk->txt(e->lk->baton, e->p, name, &a);
+    if (a.rc != SSD_DNS_OK || !a.txts || a.txts->nelts != 1) {
+        return;
+    }
+    t = &APR_ARRAY_IDX(a.txts, 0, ssd_txt_t);
+    if (!memchr(t->data, '\0', t->len)) {
+        if (ssd_spf_macro_uses(t->data, "p")) {
+            e->m.p = ssd_spf_ev_macro_p(e);
+        }
+        e->out->explanation = ssd_spf_expand(e->p, &e->m, t->data, 1);
+    }
+}
+
 /* ---- the query ---- */
 
 static void outcome_init(apr_pool_t *p, ssd_spf_outcome_t *o)
@@ -420,7 +453,7 @@ static void macros(ev_t *e)
     e->m.v = e->ip.family == 4 ? "in-addr" : "ip6";
     e->m.h = e->q->helo ? e->q->helo : "unknown";
     e->m.c = ssd_ip_text(e->p, &e->ip);
-    e->m.r = "unknown";
+    e->m.r = e->q->receiver ? e->q->receiver : "unknown";
     e->m.t = apr_psprintf(e->p, "%" APR_TIME_T_FMT,
                           apr_time_sec(apr_time_now()));
 }
@@ -447,6 +480,10 @@ ssd_spf_result_e ssd_spf_check_host(apr_pool_t *p, const ssd_spf_lookup_t *lk,
     }
     macros(&e);
     out->result = evaluate(&e, e.m.d, K_TOP);
+    if (out->result == SSD_SPF_FAIL && (q->flags & SSD_SPF_EXPLAIN)
+        && e.exp) {
+        explain(&e);
+    }
     return out->result;
 }
 

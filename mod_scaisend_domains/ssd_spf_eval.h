@@ -59,6 +59,9 @@ typedef enum {
  * as not matching and listed in the outcome's undecidable (a redirect=
  * so written is not followed). */
 #define SSD_SPF_OPAQUE_SENDER 1
+/* EXPLAIN: on fail, the explanation of the exp= modifier of the record
+ * that decided (6.2) is looked up and expanded into the outcome. */
+#define SSD_SPF_EXPLAIN 2
 
 typedef struct {
     const char *ip;         /* the client: IPv4 or IPv6 text (an
@@ -66,6 +69,7 @@ typedef struct {
     const char *domain;     /* <domain> */
     const char *sender;     /* <sender>, local-part@domain */
     const char *helo;       /* %{h}; NULL: "unknown" */
+    const char *receiver;   /* %{r} (explanations); NULL: "unknown" */
     int flags;
 } ssd_spf_query_t;
 
@@ -85,6 +89,9 @@ typedef struct {
     const char *decided_by;
     const char *decided_target;     /* the name that mechanism looked up
                                        (macros expanded), or NULL */
+    const char *explanation;        /* SSD_SPF_EXPLAIN and fail: the exp=
+                                       text, or NULL (none, or unusable:
+                                       the receiver's default applies) */
     /* temperror / permerror (and none): what ended the evaluation.
      * code: dns (temperror: rc says which), no_record (an include or
      * redirect target without exactly one SPF record: detail says
@@ -155,9 +162,10 @@ const char *ssd_spf_macro_letters(apr_pool_t *p, const char *spec,
                                   const char *letters);
 /* Expand a macro-string (syntax already checked by ssd_spf). exp: the
  * text of an explanation (c, r and t allowed, no trailing-dot or length
- * rules). Otherwise a domain-spec: one trailing dot removed and, past 253
- * bytes, labels dropped from the left (7.3). A letter whose value is NULL
- * expands to nothing. NULL when spec is not a valid macro-string. */
+ * rules; only visible ASCII and spaces, 6.2). Otherwise a domain-spec:
+ * one trailing dot removed and, past 253 bytes, labels dropped from the
+ * left (7.3). A letter whose value is NULL expands to nothing. NULL when
+ * spec is not a valid macro-string. */
 const char *ssd_spf_expand(apr_pool_t *p, const ssd_spf_macros_t *m,
                            const char *spec, int exp);
 /* A name usable in a DNS query: labels of 1-63 bytes (a trailing dot

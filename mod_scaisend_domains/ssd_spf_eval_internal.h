@@ -20,6 +20,8 @@ typedef struct {
     int depth;                      /* include depth (redirect keeps it) */
     ssd_spf_result_e err;           /* the result, after M_ERROR */
     apr_array_header_t *validated;  /* %{p}: validated PTR names, or NULL */
+    const term_t *exp;              /* exp= of the record that decided */
+    const char *exp_domain;
     const char *none_code;          /* why evaluate() gave none */
     const char *none_detail;
 } ev_t;

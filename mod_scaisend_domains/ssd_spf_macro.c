@@ -286,6 +286,9 @@ const char *ssd_spf_expand(apr_pool_t *p, const ssd_spf_macros_t *m,
 
     ssd_buf_init(&b, p, strlen(spec) + 32, 0);
     for (s = spec; *s; s++) {
+        if (exp && ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)) {
+            return NULL;
+        }
         if (*s != '%') {
             ssd_buf_addc(&b, *s);
         }

@@ -99,9 +99,10 @@ void fuzz_zone_default(fuzz_zone_t *z, const char *name, const char *txt);
 
 /* The invariants of a check result (ssd_check.h): status PASS exactly
  * when there is no error, TEMPERROR exactly when the first error is a
- * dns_* code (or SPF's include_unavailable); at most SSD_CHECK_MAX_FINDINGS of each; every finding
- * complete; found printable ASCII of at most SSD_CHECK_MAX_FOUND bytes;
- * lookups == the fetch calls made; the findings as JSON strings
+ * dns_* code (or SPF's include_unavailable); at most
+ * SSD_CHECK_MAX_FINDINGS of each; every finding complete; found
+ * printable ASCII of at most SSD_CHECK_MAX_FOUND bytes; lookups == the
+ * fetch calls made; the findings as JSON strings
  * (ssd_json_add_str) serialise to valid JSON. */
 void fuzz_check_result(apr_pool_t *p, const ssd_check_result_t *r,
                        const fuzz_zone_t *z);

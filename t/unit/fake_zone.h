@@ -55,7 +55,7 @@ static inline fz_t *fz_new(apr_pool_t *p)
     return z;
 }
 
-static const char *fz_norm(apr_pool_t *p, const char *name)
+static inline const char *fz_norm(apr_pool_t *p, const char *name)
 {
     apr_size_t len = strlen(name);
     char *n, *c;
@@ -68,8 +68,9 @@ static const char *fz_norm(apr_pool_t *p, const char *name)
     return n;
 }
 
-static inline void fz_add_txt(fz_t *z, const char *name, const char *type,
-                       const char *data, apr_size_t len)
+static inline void fz_add_txt(fz_t *z, const char *name,
+                              const char *type, const char *data,
+                              apr_size_t len)
 {
     fz_rr_t *r = apr_array_push(z->rrs);
 
@@ -80,14 +81,15 @@ static inline void fz_add_txt(fz_t *z, const char *name, const char *type,
 }
 
 static inline void fz_add(fz_t *z, const char *name, const char *type,
-                   const char *data)
+                          const char *data)
 {
     fz_add_txt(z, name, type, data, data ? strlen(data) : 0);
 }
 
 /* The records of type at name (CNAMEs chased) into hits; the rc. */
-static inline ssd_dns_rc fz_find(const fz_t *z, const char *name, const char *type,
-                          int hops, apr_array_header_t *hits)
+static inline ssd_dns_rc fz_find(const fz_t *z, const char *name,
+                                 const char *type, int hops,
+                                 apr_array_header_t *hits)
 {
     const fz_rr_t *r = (const fz_rr_t *)z->rrs->elts;
     const char *cname = NULL;
@@ -130,7 +132,7 @@ static inline ssd_dns_rc fz_find(const fz_t *z, const char *name, const char *ty
 }
 
 static inline apr_array_header_t *fz_query(fz_t *z, const char *name,
-                                    const char *type, ssd_dns_rc *rc)
+                                           const char *type, ssd_dns_rc *rc)
 {
     apr_array_header_t *hits = apr_array_make(z->p, 4, sizeof(fz_rr_t *));
 
@@ -144,8 +146,8 @@ static inline apr_array_header_t *fz_query(fz_t *z, const char *name,
     return hits;
 }
 
-static inline ssd_dns_rc fz_txt(void *baton, apr_pool_t *p, const char *name,
-                         ssd_txt_answer_t *out)
+static inline ssd_dns_rc fz_txt(void *baton, apr_pool_t *p,
+                                const char *name, ssd_txt_answer_t *out)
 {
     apr_array_header_t *hits = fz_query(baton, name, "TXT", &out->rc);
     int i;
@@ -164,7 +166,7 @@ static inline ssd_dns_rc fz_txt(void *baton, apr_pool_t *p, const char *name,
 }
 
 static inline ssd_dns_rc fz_rrs(fz_t *z, apr_pool_t *p, const char *name,
-                         const char *type, ssd_rr_answer_t *out)
+                                const char *type, ssd_rr_answer_t *out)
 {
     apr_array_header_t *hits = fz_query(z, name, type, &out->rc);
     int i;
@@ -190,26 +192,26 @@ static inline ssd_dns_rc fz_rrs(fz_t *z, apr_pool_t *p, const char *name,
     return out->rc;
 }
 
-static inline ssd_dns_rc fz_a(void *baton, apr_pool_t *p, const char *name,
-                       ssd_rr_answer_t *out)
+static inline ssd_dns_rc fz_a(void *baton, apr_pool_t *p,
+                              const char *name, ssd_rr_answer_t *out)
 {
     return fz_rrs(baton, p, name, "A", out);
 }
 
-static inline ssd_dns_rc fz_aaaa(void *baton, apr_pool_t *p, const char *name,
-                          ssd_rr_answer_t *out)
+static inline ssd_dns_rc fz_aaaa(void *baton, apr_pool_t *p,
+                                 const char *name, ssd_rr_answer_t *out)
 {
     return fz_rrs(baton, p, name, "AAAA", out);
 }
 
-static inline ssd_dns_rc fz_mx(void *baton, apr_pool_t *p, const char *name,
-                        ssd_rr_answer_t *out)
+static inline ssd_dns_rc fz_mx(void *baton, apr_pool_t *p,
+                               const char *name, ssd_rr_answer_t *out)
 {
     return fz_rrs(baton, p, name, "MX", out);
 }
 
-static inline ssd_dns_rc fz_ptr(void *baton, apr_pool_t *p, const char *name,
-                         ssd_rr_answer_t *out)
+static inline ssd_dns_rc fz_ptr(void *baton, apr_pool_t *p,
+                                const char *name, ssd_rr_answer_t *out)
 {
     return fz_rrs(baton, p, name, "PTR", out);
 }

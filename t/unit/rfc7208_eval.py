@@ -27,8 +27,13 @@ python3-spf's documentation) serves them:
     only); PTR, A, AAAA and CNAME as they are; a name starting with
     "error." that has no records times out;
   - names are compared ignoring case.
-Explanations (exp=) are not compared: the evaluator ignores exp= for the
-verdict, as RFC 7208 lets a receiver do.
+Explanations: exp= never changes the verdict, but where a test expects a
+fail with an explanation, ours (ssd_spf_eval with SSD_SPF_EXPLAIN; the
+suite's driver sets the default explanation "DEFAULT") must be the one
+expected -- this checks the macros of explanations (c, r, t, upper case).
+An explanation that differs only in letter case is counted as agreeing and
+listed: RFC 7208 7.4 writes the nibbles of %{i} in lower case, pyspf (whose
+output the suite records) in upper case.
 """
 
 import argparse
@@ -87,6 +92,22 @@ def zone_lines(zonedata):
     return lines
 
 
+def rfc7208_unescape(s):
+    """The program's escaping undone (bytes as Latin-1 text)."""
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == '\\' and s[i + 1:i + 2] == '\\':
+            out.append('\\')
+            i += 2
+        elif s[i] == '\\' and s[i + 1:i + 2] == 'x':
+            out.append(chr(int(s[i + 2:i + 4], 16)))
+            i += 4
+        else:
+            out.append(s[i])
+            i += 1
+    return ''.join(out)
+
+
 def field(s):
     return rfc7208.escape((s or '').encode('utf-8'))
 
@@ -122,10 +143,22 @@ def main():
                          % (args.program, len(answers), len(tests),
                             '\n'.join(a for a in answers
                                       if a.startswith('error'))))
-    agree = disagree = 0
+    agree = disagree = explained = 0
     by_result = {}
     for (scenario, name, expected, t), ans in zip(tests, answers):
-        _, result, error, detail = ans.split('\t')
+        _, result, error, detail, exp = ans.split('\t')
+        exp = rfc7208_unescape(exp)
+        if result == 'fail' and 'explanation' in t and result in expected:
+            want, got = t['explanation'], exp if exp != '-' else 'DEFAULT'
+            if got != want and got.lower() != want.lower():
+                disagree += 1
+                print('DISAGREE %s/%s: explanation\n  expected: %r\n  ours:'
+                      '     %r' % (scenario, name, want, got))
+                continue
+            explained += 1
+            if got != want:
+                print('note %s/%s: the explanation differs in case only: %r, '
+                      'the suite %r' % (scenario, name, got, want))
         if result in expected:
             agree += 1
             by_result[result] = by_result.get(result, 0) + 1
@@ -137,11 +170,11 @@ def main():
               '\n  ours:     %s (%s: %s)'
               % (scenario, name, t['host'], t['mailfrom'], t['helo'],
                  '|'.join(expected), result, error, detail))
-    print('rfc7208_eval: suite %s; %d scenarios, %d tests; %d agree (%s), '
-          '%d disagree; %.1f s'
+    print('rfc7208_eval: suite %s; %d scenarios, %d tests; %d agree (%s; '
+          '%d explanations checked), %d disagree; %.1f s'
           % (path, len(scenarios), len(tests), agree,
              ', '.join('%s %d' % kv for kv in sorted(by_result.items())),
-             disagree, time.monotonic() - started))
+             explained, disagree, time.monotonic() - started))
     return 1 if disagree else 0
 
 

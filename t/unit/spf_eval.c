@@ -12,7 +12,8 @@
  *                                       transaction (ssd_spf_query_smtp)
  *
  * and prints, for each T line, "<id>\t<result>\t<error code or ->\t
- * <detail or ->" (escaped the same way).
+ * <detail or ->\t<explanation or ->" (escaped the same way; the
+ * explanation of a fail, SSD_SPF_EXPLAIN).
  *
  * Not named test_*: the unit target runs those with no input. */
 #include "fake_zone.h"
@@ -103,12 +104,15 @@ static void run_test(apr_pool_t *p, fz_t *z, char **f)
     ssd_spf_outcome_t o;
 
     ssd_spf_query_smtp(p, f[2], f[3], f[4], &q);
+    q.flags = SSD_SPF_EXPLAIN;
     ssd_spf_check_host(p, &lk, &q, &o);
     put_escaped(f[1]);
     printf("\t%s\t", ssd_spf_result_name(o.result));
     put_escaped(o.error ? o.error : "-");
     putchar('\t');
     put_escaped(o.detail ? o.detail : "-");
+    putchar('\t');
+    put_escaped(o.explanation ? o.explanation : "-");
     putchar('\n');
 }
 

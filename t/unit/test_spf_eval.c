@@ -88,7 +88,8 @@ static void test_macros(void)
 
 static void test_truncation(void)
 {
-    const char *label = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz0123456789";
+    const char *label = "abcdefghijklmnopqrstuvwxyz"
+                        "abcdefghijklmnopqrstuvwxyz0123456789";
     const char *long_d = apr_pstrcat(pool, label, ".", label, ".", label, ".",
                                      label, ".", label, ".example.com", NULL);
     ssd_spf_macros_t m;
