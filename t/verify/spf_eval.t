@@ -22,7 +22,7 @@ use ScaiSend::Assert qw(:all);
 use ScaiSend::DNS qw(:all);
 use ScaiSend::Verify qw(:all);
 
-plan tests => 72;
+plan tests => 75;
 
 my $tok = token(sub => 'spfeval-admin', partner_id => 'p_vspfe', tenant_id => 't_vspfe',
                 role => 'tenant_admin');
@@ -163,6 +163,13 @@ like err($r)->{message}, qr/more than 2 DNS lookups find no data \(NXDOMAIN or n
                 error_host => { malformed => 'vx21-none.example.net' });
 like err($r)->{message}, qr/'include:vx21-none\.example\.net' in the SPF record of vx21\.example\.com points at a name with no SPF record/,
     '... (receivers do not go on to the next term)';
+
+# --- A through a CNAME into another zone (the client chases it) ---------------------------------
+knot_cname('example.net', 'vx25-alias.example.net.', 'vx25-host.example.org.');
+($d, $r) = case('-a: whose name is a CNAME to ScaiSend\'s address', 'vx25', "v=spf1 -a:vx25-alias.example.net $INC ~all",
+                zone_ops(['vx25-host.example.org', 'A', $V4]), fail_with('term_before_include'));
+like err($r)->{message}, qr/matches ScaiSend's address \Q$V4\E \(it is an address of vx25-alias\.example\.net\)/,
+    '... the A record at the end of the CNAME';
 
 # --- the include's own record counts -------------------------------------------------------------
 # ScaiSend's record with one lookup of its own for a while (put back below)
