@@ -3,6 +3,7 @@
 #   make -f apxs.mk            build the module (default target)
 #   make -f apxs.mk deps       install missing Debian packages (build/packages.txt)
 #                              and the pinned npm packages of build/openapi
+#                              and build/webhooks
 #   make -f apxs.mk unit       build and run the C unit tests (t/unit/test_*.c),
 #                              the RFC 7208 syntax comparison (t/unit/rfc7208.py)
 #                              and check_host() over the RFC 7208 suite (rfc7208_eval.py)
@@ -38,11 +39,11 @@ SO        := $(SRCDIR)/.libs/$(MOD).so
 WARN      := -std=gnu99 -Wall -Wextra -Werror
 # the release, as a C string for the glue (mod_scaisend_domains.h)
 VERSION_DEF := -Wc,-DSSD_VERSION='\"$(VERSION)\"'
-PKGS      := openssl json-c libpsl libidn2 ldns apr-1 apr-util-1
+PKGS      := openssl json-c libpsl libidn2 ldns libcurl apr-1 apr-util-1
 # Recursive (=) so pkg-config runs after `deps` has installed what it needs.
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null || \
                  { apr-1-config --includes --cppflags; apu-1-config --includes; })
-DEP_LIBS   = -lssl -lcrypto -ljson-c -lpsl -lidn2 -lldns -laprutil-1 -lapr-1
+DEP_LIBS   = -lssl -lcrypto -ljson-c -lpsl -lidn2 -lldns -lcurl -laprutil-1 -lapr-1
 
 UNIT_SRCS = $(sort $(wildcard t/unit/test_*.c))
 UNIT_BINS = $(patsubst t/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
@@ -90,6 +91,7 @@ _ := $(shell mkdir -p $(OUT) && echo "$(SRCS) $(HDRS)" > $(SOURCES_LIST).tmp && 
 deps:
 	build/install-deps
 	build/install-openapi-deps
+	build/install-webhook-deps
 
 CORE_OBJS = $(patsubst $(SRCDIR)/%.c,$(OUT)/unit/obj/%.o,$(CORE_SRCS))
 UNIT_CFLAGS = $(WARN) -g -O1 -I$(SRCDIR) -It/unit $(DEP_CFLAGS)

@@ -130,7 +130,9 @@ static int ssd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                  "be loaded");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (ssd_status_post_config(pconf, s) != OK) {
+    if (ssd_status_post_config(pconf, s) != OK
+        || ssd_webhook_post_config(pconf, s) != OK
+        || ssd_job_post_config(pconf, s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return ssd_db_post_config(pconf, ptemp, s);

@@ -12,8 +12,11 @@
 
 #include "ssd_log.h"
 #include "ssd_policy.h"
+#include "ssd_recheck.h"
 #include "ssd_sender.h"
 #include "ssd_store.h"
+#include "ssd_verify.h"
+#include "ssd_webhook.h"
 
 #define SSD_HANDLER "scaisend-domains"
 #define SSD_ERROR_HANDLER "scaisend-domains-error"
@@ -47,7 +50,16 @@
 #define SSD_DIR_VERIFY_INTERVAL "ScaiSendVerifyInterval"
 #define SSD_DIR_MAX_DOMAINS "ScaiSendMaxDomainsPerTenant"
 #define SSD_DIR_HELO_NAME "ScaiSendHeloName"
+#define SSD_DIR_VERIFY_GRACE "ScaiSendVerifyGrace"
+#define SSD_DIR_RECHECK_INTERVAL "ScaiSendRecheckInterval"
+#define SSD_DIR_PENDING_WINDOW "ScaiSendPendingWindow"
+#define SSD_DIR_RECHECK_RATE "ScaiSendRecheckRate"
+#define SSD_DIR_PENDING_EXPIRY "ScaiSendPendingExpiry"
+#define SSD_DIR_ROTATE_AFTER "ScaiSendDKIMRotateAfter"
 #define SSD_DIR_CONFIG_WARNING "ScaiSendConfigWarning"
+#define SSD_DIR_WEBHOOK_URL "ScaiSendWebhookURL"
+#define SSD_DIR_WEBHOOK_SECRET "ScaiSendWebhookSecretFile"
+#define SSD_DIR_WEBHOOK_TIMEOUT "ScaiSendWebhookTimeout"
 
 extern module AP_MODULE_DECLARE_DATA scaisend_domains_module;
 
@@ -82,6 +94,18 @@ typedef struct {
     int verify_budget_ms;           /* a whole verification */
     int verify_interval_s;          /* between verifications of a domain */
     int max_domains;                /* per owner; 0: no limit */
+    /* verification over time, in ms (0: off) */
+    apr_int64_t grace_ms;
+    apr_int64_t recheck_interval_ms;
+    apr_int64_t pending_window_ms;
+    apr_int64_t pending_expiry_ms;
+    apr_int64_t rotate_after_ms;
+    int recheck_rate;               /* background verifications per second */
+    const char *webhook_url;        /* NULL: no webhooks */
+    const char *webhook_target;     /* scheme://host:port, for the log */
+    const char *webhook_secret_file;
+    ssd_webhook_key_t *webhook_key; /* wiped with pconf */
+    int webhook_timeout_s;          /* one delivery attempt */
 } ssd_conf_t;
 
 /* The request as the routes see it. */
@@ -119,6 +143,8 @@ void ssd_slog(const char *file, int line, int module_index, int level,
 const char *ssd_request_id(const request_rec *r);
 /* A sink for the core units working for r (DNS queries, statements). */
 ssd_log_t *ssd_request_log(request_rec *r);
+/* The same for work without a request; id stands for the request id. */
+ssd_log_t *ssd_server_log(apr_pool_t *p, server_rec *s, const char *id);
 
 typedef struct {
     apr_size_t offset;          /* of the field in ssd_conf_t */
@@ -147,6 +173,58 @@ const char *ssd_conf_dns_describe(apr_pool_t *p, const ssd_conf_t *c);
 void ssd_conf_dns_finish(ssd_conf_t *c);
 void ssd_conf_dns_merge(ssd_conf_t *c, const ssd_conf_t *base,
                         const ssd_conf_t *add);
+
+/* mod_scaisend_domains_config_recheck.c: durations ("90s", "72h") */
+typedef struct {
+    apr_size_t offset;          /* an apr_int64_t of ssd_conf_t, in ms */
+    apr_int64_t min_ms, max_ms; /* 0 (off) is always allowed */
+} ssd_duration_spec_t;
+const char *ssd_set_duration(cmd_parms *cmd, void *dc, const char *arg);
+extern const ssd_duration_spec_t ssd_grace_spec, ssd_interval_spec,
+    ssd_window_spec, ssd_expiry_spec, ssd_rotate_spec;
+extern const ssd_number_spec_t ssd_rate_spec;
+void ssd_conf_recheck_defaults(ssd_conf_t *c);
+void ssd_conf_recheck_merge(ssd_conf_t *c, const ssd_conf_t *base,
+                            const ssd_conf_t *add);
+void ssd_conf_recheck_finish(ssd_conf_t *c);
+ssd_schedule_t ssd_conf_schedule(const ssd_conf_t *c);
+/* mod_scaisend_domains_config_webhook.c */
+const char *ssd_set_webhook_url(cmd_parms *cmd, void *dc, const char *arg);
+const char *ssd_set_webhook_secret(cmd_parms *cmd, void *dc, const char *arg);
+extern const ssd_number_spec_t ssd_webhook_timeout_spec;
+#define SSD_WEBHOOK_DIRECTIVES \
+    AP_INIT_TAKE1(SSD_DIR_WEBHOOK_URL, ssd_set_webhook_url, NULL, RSRC_CONF, \
+                  "http:// or https:// URL that events are posted to"), \
+    AP_INIT_TAKE1(SSD_DIR_WEBHOOK_SECRET, ssd_set_webhook_secret, NULL, \
+                  RSRC_CONF, "file holding the webhook signing secret, " \
+                  "whsec_ + base64"), \
+    AP_INIT_TAKE1(SSD_DIR_WEBHOOK_TIMEOUT, ssd_set_number, \
+                  (void *)&ssd_webhook_timeout_spec, RSRC_CONF, \
+                  "seconds one webhook delivery attempt may take " \
+                  "(default 15)")
+void ssd_conf_webhook_defaults(ssd_conf_t *c);
+void ssd_conf_webhook_merge(ssd_conf_t *c, const ssd_conf_t *base,
+                            const ssd_conf_t *add);
+/* Defaults, and NULL or why the server cannot start. */
+const char *ssd_conf_webhook_check(ssd_conf_t *c);
+
+/* mod_scaisend_domains_webhook.c: delivery of one event (the background
+ * job calls it; any thread). */
+typedef struct {
+    int delivered;              /* 1: a 2xx answer */
+    int http_status;            /* the answer's status; 0: none came */
+    const char *error;          /* NULL when delivered; else for the log:
+                                 * "HTTP 500", "timed out after 15 s", ... */
+    apr_interval_time_t elapsed;
+} ssd_webhook_result_t;
+/* POST body (the JSON of ssd_webhook_body) to c's ScaiSendWebhookURL,
+ * signed for this attempt (webhook-timestamp: now). Returns res->delivered.
+ * p: for this attempt only (a subpool; the easy handle is freed with it). */
+int ssd_webhook_deliver(server_rec *s, apr_pool_t *p, const ssd_conf_t *c,
+                        const char *id, const char *body,
+                        ssd_webhook_result_t *res);
+/* post_config: libcurl's global set-up, undone with pconf. */
+int ssd_webhook_post_config(apr_pool_t *pconf, server_rec *s);
 
 /* mod_scaisend_domains_db.c */
 const char *ssd_db_check(void);
@@ -198,6 +276,9 @@ int ssd_status_post_config(apr_pool_t *pconf, server_rec *s);
 void ssd_status_count_request(int route, int status);
 int ssd_status_handler(request_rec *r);
 
+/* mod_scaisend_domains_job.c: the background job (mod_watchdog) */
+int ssd_job_post_config(apr_pool_t *pconf, server_rec *s);
+
 /* mod_scaisend_domains_router.c */
 int ssd_route(ssd_req_t *q);
 int ssd_route_count(void);
@@ -221,6 +302,51 @@ apr_array_header_t *ssd_domain_rows(ssd_req_t *q, const ssd_domain_t *d,
 
 /* mod_scaisend_domains_verify.c */
 int ssd_domain_verify(ssd_req_t *q, const char *id);
+
+/* Work done for a request or by the background job: what a verification
+ * (and the job's other tasks) need besides a request. */
+typedef struct {
+    apr_pool_t *pool;
+    server_rec *server;
+    ssd_conf_t *conf;
+    const char *sub;                /* the actor of its audit events */
+    ssd_log_t *log;
+    ssd_store_t *store;             /* held connection, or NULL */
+} ssd_work_t;
+
+/* mod_scaisend_domains_db.c: a connection for work, given back with
+ * ssd_work_release or when its pool goes; NULL when unavailable. */
+ssd_store_t *ssd_work_store(ssd_work_t *w);
+void ssd_work_release(ssd_work_t *w);
+
+/* mod_scaisend_domains_verification.c: one verification of a domain --
+ * the claim (single flight), the lookups holding no connection, the
+ * outcome with the state, the events and a pending key's activation in
+ * one transaction. */
+typedef enum {
+    SSD_RUN_DONE,               /* answer: the verification's answer */
+    SSD_RUN_NOT_RUN,            /* checks could not start; nothing stored */
+    SSD_RUN_CLAIMED,            /* another run holds the claim, or one ran
+                                   within the interval: state filled */
+    SSD_RUN_NO_KEY,             /* the domain has no active key */
+    SSD_RUN_RESOLVER,           /* no resolver could be set up */
+    SSD_RUN_GONE,               /* the domain was deleted */
+    SSD_RUN_STORAGE             /* the database failed: store->error */
+} ssd_run_rc;
+
+typedef struct {
+    const char *answer;         /* JSON text */
+    ssd_verify_state_t state;   /* the claim, for SSD_RUN_CLAIMED */
+    ssd_outcome_e outcome;
+} ssd_run_t;
+
+ssd_run_rc ssd_verification_run(ssd_work_t *w, ssd_domain_t *d,
+                                ssd_run_t *out);
+/* The verification input of a domain (keys chosen by the caller). */
+void ssd_verification_input(ssd_work_t *w, const ssd_domain_t *d,
+                            const ssd_dkim_key_t *active,
+                            const ssd_dkim_key_t *pending,
+                            ssd_verify_input_t *in);
 
 /* mod_scaisend_domains_list.c: query parameters (400 sent on error) */
 typedef int (*ssd_param_fn)(ssd_req_t *q, const char *name, char *value,

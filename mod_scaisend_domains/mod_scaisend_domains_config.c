@@ -32,6 +32,8 @@ void *ssd_conf_create(apr_pool_t *p, server_rec *s)
     c->key_overlap_s = UNSET_INT;
     c->max_domains = UNSET_INT;
     ssd_conf_dns_defaults(c);
+    ssd_conf_recheck_defaults(c);
+    ssd_conf_webhook_defaults(c);
     return c;
 }
 
@@ -62,6 +64,8 @@ void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv)
     c->claim_role = PICK(claim_role);
     c->claim_exp = PICK(claim_exp);
     ssd_conf_dns_merge(c, base, add);
+    ssd_conf_recheck_merge(c, base, add);
+    ssd_conf_webhook_merge(c, base, add);
     return c;
 }
 
@@ -95,6 +99,7 @@ static void ssd_conf_finish(server_rec *s)
     if (!c->claim_role) c->claim_role = "role";
     if (!c->claim_exp) c->claim_exp = "exp";
     ssd_conf_dns_finish(c);
+    ssd_conf_recheck_finish(c);
 }
 
 /* Refused names: those configured, else the registrable domain of the
@@ -368,6 +373,9 @@ void ssd_conf_log_warnings(apr_pool_t *pconf, server_rec *s)
     }
 }
 
+#define DURATION_DIRECTIVE(name, spec, help) \
+    AP_INIT_TAKE1(name, ssd_set_duration, (void *)&spec, RSRC_CONF, help)
+
 #define NUMBER_DIRECTIVE(name, spec, help) \
     AP_INIT_TAKE1(name, ssd_set_number, (void *)&spec, RSRC_CONF, help)
 
@@ -415,6 +423,25 @@ const command_rec ssd_directives[] = {
     CLAIM_DIRECTIVE(SSD_DIR_CLAIM_ROLE, claim_role, "claim holding the role"),
     CLAIM_DIRECTIVE(SSD_DIR_CLAIM_EXP, claim_exp,
                     "claim holding the expiry time"),
+    DURATION_DIRECTIVE(SSD_DIR_VERIFY_GRACE, ssd_grace_spec,
+                       "how long a verified domain whose checks fail stays "
+                       "degraded (still sending) before it is unverified "
+                       "(default 72h; 0: at once)"),
+    DURATION_DIRECTIVE(SSD_DIR_RECHECK_INTERVAL, ssd_interval_spec,
+                       "how often verified domains are checked again in the "
+                       "background (default 6h; 0: never)"),
+    DURATION_DIRECTIVE(SSD_DIR_PENDING_WINDOW, ssd_window_spec,
+                       "how long pending and unverified domains are checked "
+                       "again in the background (default 72h)"),
+    NUMBER_DIRECTIVE(SSD_DIR_RECHECK_RATE, ssd_rate_spec,
+                     "background verifications per second at most "
+                     "(default 5)"),
+    DURATION_DIRECTIVE(SSD_DIR_PENDING_EXPIRY, ssd_expiry_spec,
+                       "delete domains never verified this long after their "
+                       "creation (default 0: never)"),
+    DURATION_DIRECTIVE(SSD_DIR_ROTATE_AFTER, ssd_rotate_spec,
+                       "create the next DKIM key when the active one is this "
+                       "old (default 0: never)"),
     AP_INIT_ITERATE(SSD_DIR_RESOLVER, ssd_set_resolver, NULL, RSRC_CONF,
                     "nameservers for verification: address[:port] ..."),
     NUMBER_DIRECTIVE(SSD_DIR_DNS_TIMEOUT, ssd_dns_timeout_spec,
@@ -427,6 +454,7 @@ const command_rec ssd_directives[] = {
                      "(default 10; 0 allows back-to-back runs)"),
     AP_INIT_TAKE1(SSD_DIR_CONFIG_WARNING, config_warning, NULL, RSRC_CONF,
                   "a warning to print at start-up (an incomplete setup)"),
+    SSD_WEBHOOK_DIRECTIVES,
     {NULL}
 };
 
@@ -442,5 +470,5 @@ const char *ssd_conf_check(server_rec *s)
                "32-byte key-encryption key (for example made with "
                "'head -c 32 /dev/urandom > kek.bin')";
     }
-    return NULL;
+    return ssd_conf_webhook_check(c);
 }

@@ -228,38 +228,68 @@ ssd_store_t *ssd_req_store(ssd_req_t *q)
     return q->store;
 }
 
-ssd_store_t *ssd_req_store_try(ssd_req_t *q)
+/* A connection from mod_dbd's pool for work in pool p: given back by
+ * give() or when p goes. */
+static ssd_store_t *take(apr_pool_t *p, server_rec *s, const ssd_log_t *log)
 {
+    ssd_store_t *st;
     held_t *h;
     ap_dbd_t *dbd;
 
-    if (q->store) {
-        return q->store;
-    }
-    if (!dbd_open || !(dbd = dbd_open(q->r->pool, q->r->server))) {
+    if (!dbd_open || !(dbd = dbd_open(p, s))) {
         return NULL;
     }
     sqlite_secure_delete(dbd);
-    h = apr_palloc(q->r->pool, sizeof(*h));
-    h->server = q->r->server;
+    h = apr_palloc(p, sizeof(*h));
+    h->server = s;
     h->dbd = dbd;
-    apr_pool_cleanup_register(q->r->pool, h, give_back,
-                              apr_pool_cleanup_null);
-    q->store = apr_pcalloc(q->r->pool, sizeof(*q->store));
-    q->store->driver = dbd->driver;
-    q->store->handle = dbd->handle;
-    q->store->prepared = dbd->prepared;
-    q->store->pool = q->r->pool;
-    q->store->conn_pool = dbd->pool;
-    q->store->held = h;
-    q->store->log = q->log ? q->log : (q->log = ssd_request_log(q->r));
+    apr_pool_cleanup_register(p, h, give_back, apr_pool_cleanup_null);
+    st = apr_pcalloc(p, sizeof(*st));
+    st->driver = dbd->driver;
+    st->handle = dbd->handle;
+    st->prepared = dbd->prepared;
+    st->pool = p;
+    st->conn_pool = dbd->pool;
+    st->held = h;
+    st->log = log;
+    st->outbox = ssd_conf_get(s)->webhook_url != NULL;
+    return st;
+}
+
+static void give(apr_pool_t *p, ssd_store_t *st)
+{
+    apr_pool_cleanup_run(p, st->held, give_back);
+}
+
+ssd_store_t *ssd_req_store_try(ssd_req_t *q)
+{
+    if (!q->store) {
+        q->store = take(q->r->pool, q->r->server,
+                        q->log ? q->log : (q->log = ssd_request_log(q->r)));
+    }
     return q->store;
 }
 
 void ssd_req_store_release(ssd_req_t *q)
 {
     if (q->store) {
-        apr_pool_cleanup_run(q->r->pool, q->store->held, give_back);
+        give(q->r->pool, q->store);
         q->store = NULL;
+    }
+}
+
+ssd_store_t *ssd_work_store(ssd_work_t *w)
+{
+    if (!w->store) {
+        w->store = take(w->pool, w->server, w->log);
+    }
+    return w->store;
+}
+
+void ssd_work_release(ssd_work_t *w)
+{
+    if (w->store) {
+        give(w->pool, w->store);
+        w->store = NULL;
     }
 }

@@ -62,7 +62,7 @@ static int send_rotation_pending(ssd_req_t *q)
 static int store_rotation(ssd_req_t *q, const ssd_domain_t *d,
                           wrap_ctx_t *w, ssd_dkim_key_t *k)
 {
-    ssd_event_t ev = {q->who.sub, "dkim.rotated", NULL};
+    ssd_event_t ev = {q->who.sub, "dkim.rotated", NULL, NULL, NULL, NULL};
     ssd_rotation_t rot = {d, q->conf->selector_base, wrap_for_selector, w, k,
                           &ev};
     ssd_store_rc rc;
@@ -122,7 +122,7 @@ static int key_not_removable(ssd_req_t *q, const char *state)
 int ssd_domain_key_delete(ssd_req_t *q, const char *id, const char *selector)
 {
     ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
-    ssd_event_t ev = {q->who.sub, "dkim.removed", NULL};
+    ssd_event_t ev = {q->who.sub, "dkim.removed", NULL, NULL, NULL, NULL};
     const char *state = NULL;
     ssd_store_rc rc;
 

@@ -80,17 +80,31 @@ static void sink_write(void *baton, int level, int num, const char *msg)
                  num, k->request_id, msg);
 }
 
-ssd_log_t *ssd_request_log(request_rec *r)
+static ssd_log_t *new_sink(apr_pool_t *p, server_rec *s, const char *id,
+                           int max_level)
 {
-    ssd_log_t *log = apr_pcalloc(r->pool, sizeof(*log));
-    sink_t *k = apr_palloc(r->pool, sizeof(*k));
+    ssd_log_t *log = apr_pcalloc(p, sizeof(*log));
+    sink_t *k = apr_palloc(p, sizeof(*k));
 
-    k->server = r->server;
-    k->request_id = ssd_request_id(r);
+    k->server = s;
+    k->request_id = id;
     log->write = sink_write;
     log->baton = k;
-    log->max_level = APLOG_R_IS_LEVEL(r, APLOG_DEBUG) ? APLOG_DEBUG
-                     : APLOG_R_IS_LEVEL(r, APLOG_INFO) ? APLOG_INFO
-                     : APLOG_WARNING;
+    log->max_level = max_level;
     return log;
+}
+
+ssd_log_t *ssd_request_log(request_rec *r)
+{
+    return new_sink(r->pool, r->server, ssd_request_id(r),
+                    APLOG_R_IS_LEVEL(r, APLOG_DEBUG) ? APLOG_DEBUG
+                    : APLOG_R_IS_LEVEL(r, APLOG_INFO) ? APLOG_INFO
+                    : APLOG_WARNING);
+}
+
+ssd_log_t *ssd_server_log(apr_pool_t *p, server_rec *s, const char *id)
+{
+    return new_sink(p, s, id, APLOG_IS_LEVEL(s, APLOG_DEBUG) ? APLOG_DEBUG
+                              : APLOG_IS_LEVEL(s, APLOG_INFO) ? APLOG_INFO
+                              : APLOG_WARNING);
 }

@@ -25,7 +25,10 @@ typedef struct {
                               (temperror) message_macro (warning)
                               too_many_ptr_names (warning) policy_missing
                               policy_mismatch (warning) rua_not_authorised
-                              (warning) quoted_value doubled_name
+                              ruf_not_authorised rua_not_checked
+                              inherited_policy removed_tag
+                              removed_size_limit policy_testing (warnings)
+                              quoted_value doubled_name
                               truncated_key cname_loop dns_timeout
                               dns_servfail dns_refused dns_truncated */
     const char *host;
@@ -73,11 +76,12 @@ void ssd_check_spf(apr_pool_t *p, const ssd_spf_lookup_t *lookup,
                    const char *domain, const char *include, const char *helo,
                    ssd_check_result_t *out);
 
-/* DMARC (RFC 7489): exactly one v=DMARC1 record with a valid p= (and sp=)
- * at _dmarc.<domain>. policy (the configured p=, may be NULL) and rua (the
- * configured report address, may be NULL) make the expected value; a
- * different p= is a warning, and so is an rua on another organisational
- * domain that has not authorised it (§7.1). */
+/* DMARC (RFC 9989, ssd_check_dmarc.c): exactly one record beginning
+ * v=DMARC1 at _dmarc.<domain>, valid by section 4.8. policy (the
+ * configured p=, may be NULL) and rua (the configured report address, may
+ * be NULL) make the expected value; a different p= is a warning, and so
+ * is a report address on another organisational domain (RFC 9989 DNS tree
+ * walk) that has not authorised it (RFC 9990). */
 void ssd_check_dmarc(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
                      const char *domain, const char *policy, const char *rua,
                      ssd_check_result_t *out);

@@ -1,6 +1,7 @@
 /* fuzz_dmarc: the DMARC check over a canned zone (harness.h): the records
- * of _dmarc.mail.example.com (unnamed entries) and of the §7.1 report
- * authorisation names its rua= addresses lead to. The domain is set to
+ * of _dmarc.mail.example.com (unnamed entries), of the names the RFC 9989
+ * tree walk asks (_dmarc.example.com, _dmarc.com, ...) and of the RFC 9990
+ * report authorisation names its rua=/ruf= addresses lead to. The domain is set to
  * p=quarantine with reports to dmarc-reports@mail.example.com. */
 #include "harness.h"
 

@@ -79,11 +79,16 @@ our @BAD_MODES = qw(silent servfail truncate delay refused);
 
 # Zones knotd serves (apex SOA + NS ns.<zone>, ns.<zone> A 127.0.0.1, the
 # records of %INITIAL, nothing else: tests add what they need).  Add a zone
-# here when a test needs one.  The two reverse zones hold the PTR records of
-# ScaiSend's test addresses (203.0.113.0/24, 2001:db8:5ca1::/48).
+# here when a test needs one.
+# The top-level domains of the others are served too: the DMARC check's DNS
+# tree walk (RFC 9989 section 4.10) asks _dmarc.com, _dmarc.test, ... and
+# must get NXDOMAIN there, as on the Internet, not REFUSED.  The two reverse
+# zones hold the PTR records of ScaiSend's test addresses (203.0.113.0/24,
+# 2001:db8:5ca1::/48) for the SPF check's ptr terms.
 use constant ZONES => qw(example.com example.net example.org platform.example
                          xn--bcher-kva.example scailabs.ai
                          zone-a.test zone-b.test zone-c.test
+                         com net org example ai test
                          113.0.203.in-addr.arpa 1.a.c.5.8.b.d.0.1.0.0.2.ip6.arpa);
 
 # ScaiSend's own SPF record (the include of t/conf/extra.conf.in,
