@@ -4,8 +4,9 @@
 #   make -f apxs.mk deps       install missing Debian packages (build/packages.txt)
 #                              and the pinned npm packages of build/openapi
 #                              and build/webhooks
-#   make -f apxs.mk unit       build and run the C unit tests (t/unit/test_*.c)
-#                              and the RFC 7208 syntax comparison (t/unit/rfc7208.py)
+#   make -f apxs.mk unit       build and run the C unit tests (t/unit/test_*.c),
+#                              the RFC 7208 syntax comparison (t/unit/rfc7208.py)
+#                              and check_host() over the RFC 7208 suite (rfc7208_eval.py)
 #   make -f apxs.mk fuzz-replay  the fuzz corpus through the targets (gcc, ASan/UBSan)
 #   make -f apxs.mk test       deps + build + unit + fuzz-replay + the Apache::Test suite
 #   make -f apxs.mk fuzz       libFuzzer, FUZZ_SECONDS (60) per target (t/fuzz/)
@@ -50,6 +51,8 @@ UNIT_HDRS = $(wildcard t/unit/*.h)
 # The SPF parser against the OpenSPF RFC 7208 suite (python3-spf): the
 # driver feeds the suite's records to this filter (not test_*: it reads stdin).
 SPF_SYNTAX = $(OUT)/unit/spf_syntax
+# check_host() over the same suite's zones and tests (t/unit/rfc7208_eval.py)
+SPF_EVAL  = $(OUT)/unit/spf_eval
 PYTHON3   ?= /usr/bin/python3
 
 .PHONY: all build deps unit test run bench bench-pg clean fuzz fuzz-replay fuzz-slow \
@@ -101,7 +104,7 @@ $(OUT)/unit/%: t/unit/%.c $(CORE_OBJS) $(HDRS) $(UNIT_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_OBJS) $(DEP_LIBS)
 
-unit: $(UNIT_BINS) $(SPF_SYNTAX)
+unit: $(UNIT_BINS) $(SPF_SYNTAX) $(SPF_EVAL)
 	@fail=0; n=0; \
 	for t in $(UNIT_BINS); do \
 	    n=$$((n+1)); echo "== $$t"; \
@@ -110,6 +113,9 @@ unit: $(UNIT_BINS) $(SPF_SYNTAX)
 	n=$$((n+1)); echo "== t/unit/rfc7208.py $(SPF_SYNTAX)"; \
 	if ! $(PYTHON3) t/unit/rfc7208.py --out $(OUT)/unit $(SPF_SYNTAX); then \
 	    echo "FAILED: t/unit/rfc7208.py" >&2; fail=$$((fail+1)); fi; \
+	n=$$((n+1)); echo "== t/unit/rfc7208_eval.py $(SPF_EVAL)"; \
+	if ! $(PYTHON3) t/unit/rfc7208_eval.py --out $(OUT)/unit $(SPF_EVAL); then \
+	    echo "FAILED: t/unit/rfc7208_eval.py" >&2; fail=$$((fail+1)); fi; \
 	echo "unit: $$n test programs, $$fail failed"; \
 	test $$fail -eq 0
 

@@ -46,6 +46,7 @@ typedef struct {
     ssd_txt_answer_t *out;
     apr_array_header_t *seen;       /* lower-case names already visited */
     int found;                      /* RRs of type at the final name */
+    ssd_rr_answer_t *rr;            /* ssd_dns_rr: where the RRs go */
 } chase_t;
 
 /* Internal result of one answer: the chain leaves it, query the target. */
@@ -472,7 +473,10 @@ static void push_txt(apr_pool_t *p, apr_array_header_t *txts,
     t->data = buf;
 }
 
-/* Count (and for TXT keep) the RRs of c->type owned by name. */
+static void push_rr(chase_t *c, const ldns_rr *rr);
+
+/* Count (and for TXT, or for ssd_dns_rr, keep) the RRs of c->type owned
+ * by name. */
 static void collect(chase_t *c, const ldns_rr_list *an, const ldns_rdf *name)
 {
     size_t i;
@@ -488,6 +492,9 @@ static void collect(chase_t *c, const ldns_rr_list *an, const ldns_rdf *name)
         c->found++;
         if (c->type == LDNS_RR_TYPE_TXT) {
             push_txt(c->p, c->out->txts, rr);
+        }
+        else if (c->rr) {
+            push_rr(c, rr);
         }
     }
 }
@@ -699,4 +706,92 @@ ssd_dns_rc ssd_dns_txt_from_wire(apr_pool_t *p, const unsigned char *wire,
         apr_array_clear(out->txts);
     }
     return out->rc;
+}
+
+/* ---- A, AAAA, MX and PTR (ssd_dns_rr) ---- */
+
+/* The address or name of one RR of c->type into c->rr. */
+static void push_rr(chase_t *c, const ldns_rr *rr)
+{
+    const ldns_rdf *f;
+    ssd_ip_t *ip;
+    apr_size_t n;
+
+    f = ldns_rr_rdf(rr, c->type == LDNS_RR_TYPE_MX ? 1 : 0);
+    if (!f) {
+        return;
+    }
+    if (c->type == LDNS_RR_TYPE_MX || c->type == LDNS_RR_TYPE_PTR) {
+        APR_ARRAY_PUSH(c->rr->names, const char *) = dname_text(c->p, f);
+        return;
+    }
+    n = c->type == LDNS_RR_TYPE_A ? 4 : 16;
+    if (ldns_rdf_size(f) != n) {
+        return;
+    }
+    ip = apr_array_push(c->rr->ips);
+    memset(ip, 0, sizeof(*ip));
+    ip->family = n == 4 ? 4 : 6;
+    memcpy(ip->addr, ldns_rdf_data(f), n);
+}
+
+static int rr_type_ok(int rrtype)
+{
+    return rrtype == LDNS_RR_TYPE_A || rrtype == LDNS_RR_TYPE_AAAA
+           || rrtype == LDNS_RR_TYPE_MX || rrtype == LDNS_RR_TYPE_PTR;
+}
+
+ssd_dns_rc ssd_dns_rr(ssd_dns_t *d, apr_pool_t *p, const char *name,
+                      int rrtype, ssd_rr_answer_t *out)
+{
+    ssd_txt_answer_t track;
+    chase_t c;
+
+    memset(out, 0, sizeof(*out));
+    memset(&track, 0, sizeof(track));
+    out->ips = apr_array_make(p, 4, sizeof(ssd_ip_t));
+    out->names = apr_array_make(p, 4, sizeof(const char *));
+    out->final_name = name ? name : "";
+    if (!rr_type_ok(rrtype)) {
+        return out->rc = SSD_DNS_ERROR;
+    }
+    memset(&c, 0, sizeof(c));
+    c.d = d;
+    c.p = p;
+    c.type = (ldns_rr_type)rrtype;
+    c.out = &track;
+    c.rr = out;
+    track.txts = apr_array_make(p, 1, sizeof(ssd_txt_t));
+    out->rc = chase(&c, name ? name : "");
+    out->final_name = track.final_name;
+    out->cnames = track.cnames;
+    if (out->rc != SSD_DNS_OK) {
+        apr_array_clear(out->ips);
+        apr_array_clear(out->names);
+    }
+    return out->rc;
+}
+
+ssd_dns_rc ssd_dns_fetch_a(void *baton, apr_pool_t *p, const char *name,
+                           ssd_rr_answer_t *out)
+{
+    return ssd_dns_rr((ssd_dns_t *)baton, p, name, LDNS_RR_TYPE_A, out);
+}
+
+ssd_dns_rc ssd_dns_fetch_aaaa(void *baton, apr_pool_t *p, const char *name,
+                              ssd_rr_answer_t *out)
+{
+    return ssd_dns_rr((ssd_dns_t *)baton, p, name, LDNS_RR_TYPE_AAAA, out);
+}
+
+ssd_dns_rc ssd_dns_fetch_mx(void *baton, apr_pool_t *p, const char *name,
+                            ssd_rr_answer_t *out)
+{
+    return ssd_dns_rr((ssd_dns_t *)baton, p, name, LDNS_RR_TYPE_MX, out);
+}
+
+ssd_dns_rc ssd_dns_fetch_ptr(void *baton, apr_pool_t *p, const char *name,
+                             ssd_rr_answer_t *out)
+{
+    return ssd_dns_rr((ssd_dns_t *)baton, p, name, LDNS_RR_TYPE_PTR, out);
 }

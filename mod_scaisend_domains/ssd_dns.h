@@ -120,4 +120,46 @@ ssd_dns_rc ssd_dns_txt_from_wire(apr_pool_t *p, const unsigned char *wire,
 ssd_dns_rc ssd_dns_fetch(void *baton, apr_pool_t *p, const char *name,
                          ssd_txt_answer_t *out);
 
+/* ---- A, AAAA, MX and PTR (for SPF evaluation, ssd_spf_eval) ---- */
+
+typedef struct {
+    int family;                 /* 4 or 6 */
+    unsigned char addr[16];     /* network order; IPv4 in the first 4 */
+} ssd_ip_t;
+
+/* The RRs of one type at a name, CNAMEs chased as for TXT. */
+typedef struct {
+    ssd_dns_rc rc;
+    apr_array_header_t *ips;    /* ssd_ip_t: the A or AAAA RRs */
+    apr_array_header_t *names;  /* const char *: MX exchanges (in answer
+                                   order) or PTR names, no trailing dot
+                                   (the root stays ".") */
+    const char *final_name;
+    int cnames;
+} ssd_rr_answer_t;
+
+/* A lookup of one type, so unit tests can feed canned answers: it must
+ * fill out completely (rc, ips, names, final_name, cnames). */
+typedef ssd_dns_rc (*ssd_rr_fetch_fn)(void *baton, apr_pool_t *p,
+                                      const char *name,
+                                      ssd_rr_answer_t *out);
+
+/* rrtype 1 (A), 28 (AAAA), 15 (MX) or 12 (PTR) at an absolute name, with
+ * the deadlines, CNAME chasing and TCP retry of ssd_dns_txt. out is
+ * always filled (ips and names empty unless OK); memory from p. Other
+ * types give SSD_DNS_ERROR. Returns out->rc. */
+ssd_dns_rc ssd_dns_rr(ssd_dns_t *d, apr_pool_t *p, const char *name,
+                      int rrtype, ssd_rr_answer_t *out);
+
+/* ssd_rr_fetch_fn over ssd_dns_rr; baton is the ssd_dns_t. ptr takes the
+ * reverse name (4.3.2.1.in-addr.arpa, nibbles under ip6.arpa). */
+ssd_dns_rc ssd_dns_fetch_a(void *baton, apr_pool_t *p, const char *name,
+                           ssd_rr_answer_t *out);
+ssd_dns_rc ssd_dns_fetch_aaaa(void *baton, apr_pool_t *p, const char *name,
+                              ssd_rr_answer_t *out);
+ssd_dns_rc ssd_dns_fetch_mx(void *baton, apr_pool_t *p, const char *name,
+                            ssd_rr_answer_t *out);
+ssd_dns_rc ssd_dns_fetch_ptr(void *baton, apr_pool_t *p, const char *name,
+                             ssd_rr_answer_t *out);
+
 #endif

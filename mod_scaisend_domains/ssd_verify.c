@@ -27,6 +27,8 @@ static apr_status_t destroy_pool(void *data)
 static void run_check(job_t *job, ssd_dns_t *dns)
 {
     const ssd_verify_input_t *in = job->in;
+    ssd_spf_lookup_t spf = {ssd_dns_fetch, ssd_dns_fetch_a, ssd_dns_fetch_aaaa,
+                            ssd_dns_fetch_mx, ssd_dns_fetch_ptr, dns};
 
     switch (job->kind) {
     case JOB_DKIM:
@@ -38,8 +40,8 @@ static void run_check(job_t *job, ssd_dns_t *dns)
                        in->pending_selector, in->pending_b64, job->out);
         break;
     case JOB_SPF:
-        ssd_check_spf(job->pool, ssd_dns_fetch, dns, in->domain,
-                      in->spf_include, job->out);
+        ssd_check_spf(job->pool, &spf, in->domain, in->spf_include,
+                      in->helo, job->out);
         break;
     default:
         ssd_check_dmarc(job->pool, ssd_dns_fetch, dns, in->domain,

@@ -19,7 +19,13 @@
  * with no entry is NXDOMAIN, an entry with no bytes after its name is
  * NODATA. code (one byte) sets the answer's rc to code % 9 (ssd_dns_rc;
  * TXT RRs are only returned for SSD_DNS_OK) and its CNAME hops to
- * code / 9 % 10, with final_name "alias.cname.example". */
+ * code / 9 % 10, with final_name "alias.cname.example".
+ *
+ * An rr that begins with 0x1a is a record of another type: the next byte
+ * says which ('A' A, '6' AAAA, 'M' MX, 'P' PTR), the rest is its value as
+ * text (an address; for MX and PTR a name). TXT lookups skip them; A,
+ * AAAA, MX and PTR lookups (fuzz_zone_lookup) return those of their type,
+ * NODATA when an entry has none, with the entry's rc otherwise. */
 #ifndef FUZZ_HARNESS_H
 #define FUZZ_HARNESS_H
 
@@ -39,6 +45,7 @@
 #define FUZZ_STR_SEP 0x1f
 #define FUZZ_CODE_MARK 0x1b
 #define FUZZ_ALIAS "alias.cname.example"
+#define FUZZ_TYPED 0x1a
 
 /* The domain, selector and include the check targets use. */
 #define FUZZ_DOMAIN "mail.example.com"
@@ -46,6 +53,9 @@
 #define FUZZ_INCLUDE "spf.scaisend.example"
 #define FUZZ_DKIM_HOST FUZZ_SELECTOR "._domainkey." FUZZ_DOMAIN
 #define FUZZ_DMARC_HOST "_dmarc." FUZZ_DOMAIN
+/* The include's own record when the input gives none (fuzz_spf). */
+#define FUZZ_INCLUDE_RECORD \
+    "v=spf1 ip4:203.0.113.10 ip6:2001:db8:5ca1::10 ~all"
 #define FUZZ_RUA "dmarc-reports@" FUZZ_DOMAIN
 /* The public key the DKIM check expects (base64 of a 2048-bit RSA
  * SubjectPublicKeyInfo; its private half was thrown away). make-corpus
@@ -80,14 +90,19 @@ fuzz_zone_t *fuzz_zone_parse(apr_pool_t *p, const uint8_t *data,
 /* ssd_txt_fetch_fn over a fuzz_zone_t (the baton). */
 ssd_dns_rc fuzz_zone_fetch(void *baton, apr_pool_t *p, const char *name,
                            ssd_txt_answer_t *out);
-/* fetch calls so far */
+/* fetch calls so far (TXT and the other types) */
 int fuzz_zone_calls(const fuzz_zone_t *z);
+/* The SPF evaluator's lookups (TXT, A, AAAA, MX, PTR) over z. */
+ssd_spf_lookup_t fuzz_zone_lookup(fuzz_zone_t *z);
+/* Add one TXT RR at name when the input has no entry for name. */
+void fuzz_zone_default(fuzz_zone_t *z, const char *name, const char *txt);
 
 /* The invariants of a check result (ssd_check.h): status PASS exactly
  * when there is no error, TEMPERROR exactly when the first error is a
- * dns_* code; at most SSD_CHECK_MAX_FINDINGS of each; every finding
- * complete; found printable ASCII of at most SSD_CHECK_MAX_FOUND bytes;
- * lookups == the fetch calls made; the findings as JSON strings
+ * dns_* code (or SPF's include_unavailable); at most
+ * SSD_CHECK_MAX_FINDINGS of each; every finding complete; found
+ * printable ASCII of at most SSD_CHECK_MAX_FOUND bytes; lookups == the
+ * fetch calls made; the findings as JSON strings
  * (ssd_json_add_str) serialise to valid JSON. */
 void fuzz_check_result(apr_pool_t *p, const ssd_check_result_t *r,
                        const fuzz_zone_t *z);

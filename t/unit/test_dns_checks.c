@@ -14,6 +14,8 @@
 #define SEL "scaisend"
 #define HOST SEL "._domainkey." DOM
 #define INC "spf.scaisend.example"
+/* The include's own record: the addresses the SPF check evaluates. */
+#define INC_RECORD "v=spf1 ip4:203.0.113.10 ip6:2001:db8:5ca1::10 ~all"
 #define DMARC_HOST "_dmarc." DOM
 
 typedef struct {
@@ -22,6 +24,7 @@ typedef struct {
     apr_array_header_t *rrs;        /* const char * */
     const char *alias_of;           /* a CNAME chain to this entry */
     int hops;
+    apr_array_header_t *typed;      /* "A 192.0.2.1", "MX mx.example" */
 } entry_t;
 
 typedef struct {
@@ -75,6 +78,17 @@ static void txt(zone_t *z, const char *name, ...)
         e->rc = SSD_DNS_OK;
     }
     va_end(ap);
+}
+
+/* A record of another type at name: rr(z, name, "A 192.0.2.1"). */
+static void rr(zone_t *z, const char *name, const char *type_value)
+{
+    entry_t *e = entry(z, name);
+
+    if (!e->typed) {
+        e->typed = apr_array_make(z->p, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(e->typed, const char *) = type_value;
 }
 
 static void rcode(zone_t *z, const char *name, ssd_dns_rc rc)
@@ -169,6 +183,65 @@ static ssd_dns_rc fake_fetch(void *baton, apr_pool_t *p, const char *name,
         fill(p, e, out);
     }
     return out->rc;
+}
+
+/* A, AAAA, MX or PTR over the entries: NXDOMAIN without an entry, the
+ * entry's temporary rc, else its typed records of that type or NODATA. */
+static ssd_dns_rc fake_typed(zone_t *z, apr_pool_t *p, const char *name,
+                             const char *type, ssd_rr_answer_t *out)
+{
+    const entry_t *e = find(z, name);
+    apr_size_t tl = strlen(type);
+    const char *v;
+    ssd_ip_t ip;
+    int i;
+
+    z->calls++;
+    out->ips = apr_array_make(p, 2, sizeof(ssd_ip_t));
+    out->names = apr_array_make(p, 2, sizeof(const char *));
+    out->final_name = name;
+    out->cnames = 0;
+    if (!e || ssd_dns_is_temporary(e->rc)) {
+        return out->rc = e ? e->rc : SSD_DNS_NXDOMAIN;
+    }
+    for (i = 0; e->typed && i < e->typed->nelts; i++) {
+        v = APR_ARRAY_IDX(e->typed, i, const char *);
+        if (strncmp(v, type, tl) || v[tl] != ' ') {
+            continue;
+        }
+        if (type[0] == 'M' || type[0] == 'P') {
+            APR_ARRAY_PUSH(out->names, const char *) = v + tl + 1;
+        }
+        else if (ssd_ip_parse(v + tl + 1, &ip)) {
+            *(ssd_ip_t *)apr_array_push(out->ips) = ip;
+        }
+    }
+    return out->rc = out->ips->nelts || out->names->nelts ? SSD_DNS_OK
+                                                           : SSD_DNS_NODATA;
+}
+
+static ssd_dns_rc fake_a(void *b, apr_pool_t *p, const char *n,
+                         ssd_rr_answer_t *o)
+{
+    return fake_typed(b, p, n, "A", o);
+}
+
+static ssd_dns_rc fake_aaaa(void *b, apr_pool_t *p, const char *n,
+                            ssd_rr_answer_t *o)
+{
+    return fake_typed(b, p, n, "AAAA", o);
+}
+
+static ssd_dns_rc fake_mx(void *b, apr_pool_t *p, const char *n,
+                          ssd_rr_answer_t *o)
+{
+    return fake_typed(b, p, n, "MX", o);
+}
+
+static ssd_dns_rc fake_ptr(void *b, apr_pool_t *p, const char *n,
+                           ssd_rr_answer_t *o)
+{
+    return fake_typed(b, p, n, "PTR", o);
 }
 
 /* ---- assertions ---- */
@@ -468,11 +541,17 @@ static void test_dkim_temp(void)
 
 /* ---- SPF ---- */
 
+/* The check over z; the include's own record is added when z has none. */
 static ssd_check_result_t spf(zone_t *z)
 {
+    ssd_spf_lookup_t lk = {fake_fetch, fake_a, fake_aaaa, fake_mx, fake_ptr,
+                           z};
     ssd_check_result_t r;
 
-    ssd_check_spf(pool, fake_fetch, z, DOM, INC, &r);
+    if (!find(z, INC)) {
+        txt(z, INC, INC_RECORD, NULL);
+    }
+    ssd_check_spf(pool, &lk, DOM, INC, NULL, &r);
     return r;
 }
 
@@ -515,7 +594,8 @@ static void test_spf_pass(void)
     txt(z, "_inner.corp.example", "v=spf1 include:" INC " -all", NULL);
     r = spf(z);
     expect(&r, SSD_CHECK_PASS, "", "SPF: nested includes pass");
-    UNIT_CHECK(r.lookups == 3, "SPF: nested includes cost three fetches");
+    UNIT_CHECK(r.lookups == 4, "SPF: nested includes cost four fetches "
+               "(the include's own record too)");
     z = zone();
     txt(z, DOM, "v=spf1 mx redirect=_spf.corp.example", NULL);
     txt(z, "_spf.corp.example", "v=spf1 include:" INC " -all", NULL);
@@ -564,7 +644,8 @@ static void test_spf_order(void)
     r = spf(z);
     expect(&r, SSD_CHECK_FAIL, "include_missing",
            "SPF: redirect= ignored when the record has an all");
-    UNIT_CHECK(r.lookups == 1, "SPF: ignored redirect is not fetched");
+    UNIT_CHECK(r.lookups == 2, "SPF: ignored redirect is not fetched (the "
+               "record and the include's)");
     z = zone();
     txt(z, DOM, "v=spf1 include:_spf.corp.example include:" INC " -all",
         NULL);
@@ -681,16 +762,29 @@ static void test_spf_limits(void)
     txt(z, DOM, chain_of(9, " include:" INC " -all"), NULL);
     r = spf(z);
     expect(&r, SSD_CHECK_PASS, "", "SPF: include as the 10th lookup passes");
-    spf_one("v=spf1 a mx ptr exists:x.example a:b.example mx:c.example a a a"
-            " a include:" INC, SSD_CHECK_FAIL, "too_many_lookups",
-            "SPF: a/mx/ptr/exists count against the limit");
-    z = zone();
-    txt(z, DOM, "v=spf1 include:v1.example include:v2.example include:"
-        "v3.example include:" INC " -all", NULL);
+    z = zone();             /* every name has data: no void lookup */
+    txt(z, DOM, "v=spf1 a mx ptr exists:x.example a:b.example mx:c.example "
+        "a a a a include:" INC, NULL);
+    rr(z, DOM, "A 192.0.2.99");
+    rr(z, DOM, "AAAA 2001:db8::99");
+    rr(z, DOM, "MX mx.corp.example");
+    rr(z, "mx.corp.example", "A 192.0.2.98");
+    rr(z, "10.113.0.203.in-addr.arpa", "PTR host.corp.example");
+    rr(z, "a.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.a.c.5.8.b.d.0.1.0.0.2"
+       ".ip6.arpa", "PTR host.corp.example");
+    txt(z, "x.example", "not an address", NULL);    /* exists: 1 void */
+    rr(z, "b.example", "A 192.0.2.97");
+    rr(z, "b.example", "AAAA 2001:db8::97");
+    rr(z, "c.example", "MX mx.corp.example");
     r = spf(z);
-    UNIT_CHECK(r.status == SSD_CHECK_FAIL
-               && finding(r.errors, "too_many_void_lookups"),
-               "SPF: three void lookups fail");
+    expect(&r, SSD_CHECK_FAIL, "too_many_lookups",
+           "SPF: a/mx/ptr/exists count against the limit");
+    z = zone();
+    txt(z, DOM, "v=spf1 a:v1.example a:v2.example a:v3.example include:"
+        INC " -all", NULL);
+    r = spf(z);
+    expect(&r, SSD_CHECK_FAIL, "too_many_void_lookups",
+           "SPF: three void lookups fail");
     z = zone();
     txt(z, DOM, "v=spf1 include:a.corp.example include:" INC " -all", NULL);
     txt(z, "a.corp.example", "v=spf1 include:b.corp.example -all", NULL);
