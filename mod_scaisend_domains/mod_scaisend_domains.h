@@ -282,6 +282,8 @@ int ssd_status_handler(request_rec *r);
 
 /* mod_scaisend_domains_job.c: the background job (mod_watchdog) */
 int ssd_job_post_config(apr_pool_t *pconf, server_rec *s);
+/* Stops the job before the child's pools go (child_init). */
+void ssd_job_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* mod_scaisend_domains_router.c */
 int ssd_route(ssd_req_t *q);

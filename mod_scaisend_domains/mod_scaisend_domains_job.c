@@ -5,13 +5,20 @@
  * it expires (the holder died). Each round it re-verifies the domains due
  * (at most ScaiSendRecheckRate), delivers the webhook outbox in order per
  * domain, and deletes never-verified domains past ScaiSendPendingExpiry.
- * The main server's settings apply. */
+ * The main server's settings apply.
+ *
+ * Stopping: the watchdog joins its thread only after the child's pools
+ * (mod_dbd's connections among them) are gone, so a pre-cleanup of the
+ * child pool stops the job first: no new task starts, the task in
+ * progress (bounded by ScaiSendVerifyBudget or ScaiSendWebhookTimeout)
+ * is waited for, and the lease is given up for another node. */
 #include "mod_scaisend_domains.h"
 #include "ssd_metrics.h"
 
 #include <http_core.h>
 #include <mod_watchdog.h>
 #include <unistd.h>
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #define JOB_NAME "_scaisend_domains_"
@@ -30,7 +37,12 @@ typedef struct {
     int held;                   /* the lease was ours last round */
     apr_time_t paused_until;    /* no resolver, no threads: wait a while */
     apr_time_t next_cleanup;
+    int ran;                    /* this child runs the job */
+    volatile apr_uint32_t busy;     /* a round is in progress */
+    volatile apr_uint32_t stopping; /* the child is exiting */
 } job_t;
+
+static job_t *the_job;          /* this generation's, for child_init */
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
@@ -47,9 +59,16 @@ static apr_int64_t lease_ms(const ssd_conf_t *c)
     return 10000 + 2 * longest;
 }
 
+/* Go on with the next task: the child is not exiting and the lease is
+ * (still) ours. */
 static int renew(job_t *job, ssd_work_t *w)
 {
-    int held = ssd_work_store(w)
+    int held;
+
+    if (apr_atomic_read32(&job->stopping)) {
+        return 0;
+    }
+    held = ssd_work_store(w)
                && ssd_store_lease(w->store, LEASE_NAME, job->holder,
                                   lease_ms(w->conf)) == SSD_STORE_OK;
 
@@ -257,14 +276,60 @@ static apr_status_t job_callback(int state, void *data, apr_pool_t *p)
         gethostname(host, sizeof(host) - 1);
         apr_snprintf(job->holder, sizeof(job->holder), "%s:%ld:%08x", host,
                      (long)getpid(), (unsigned)apr_time_now());
+        job->ran = 1;
         break;
     case AP_WATCHDOG_STATE_RUNNING:
-        round_of_work(job, p);
+        /* busy before stopping is read: job_stop sees one or the other */
+        apr_atomic_inc32(&job->busy);
+        if (!apr_atomic_read32(&job->stopping)) {
+            round_of_work(job, p);
+        }
+        apr_atomic_dec32(&job->busy);
         break;
     default:
-        give_up_lease(job, p);
+        break;      /* STOPPING comes after the pools are gone: job_stop */
     }
     return APR_SUCCESS;
+}
+
+/* Pre-cleanup of the child pool: runs before its sub-pools (the database
+ * connections, the watchdog's pool) are destroyed. */
+static apr_status_t job_stop(void *data)
+{
+    job_t *job = data;
+    apr_time_t start = apr_time_now();
+    apr_time_t limit = start + apr_time_from_msec(lease_ms(ssd_conf_get(job->s)));
+    apr_pool_t *p;
+
+    apr_atomic_set32(&job->stopping, 1);
+    while (apr_atomic_read32(&job->busy) && apr_time_now() < limit) {
+        apr_sleep(apr_time_from_msec(10));
+    }
+    if (!job->ran) {
+        return APR_SUCCESS;
+    }
+    if (apr_atomic_read32(&job->busy)) {
+        SSD_SLOG(APLOG_ERR, 0, job->s, 606, "background job: its task did "
+                 "not end within %d ms of the stop; the lease expires by "
+                 "itself", (int)apr_time_as_msec(limit - start));
+        return APR_SUCCESS;
+    }
+    if (apr_pool_create(&p, NULL) == APR_SUCCESS) {
+        give_up_lease(job, p);
+        apr_pool_destroy(p);
+    }
+    SSD_SLOG(APLOG_INFO, 0, job->s, 606, "background job stopped (waited "
+             "%d ms for the task in progress)",
+             (int)apr_time_as_msec(apr_time_now() - start));
+    return APR_SUCCESS;
+}
+
+void ssd_job_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)s;
+    if (the_job) {
+        apr_pool_pre_cleanup_register(pchild, the_job, job_stop);
+    }
 }
 
 /* Anything for the job to do with these settings? */
@@ -280,6 +345,7 @@ int ssd_job_post_config(apr_pool_t *pconf, server_rec *s)
     ap_watchdog_t *wd;
     job_t *job;
 
+    the_job = NULL;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
         || !job_needed(ssd_conf_get(s))) {
         return OK;
@@ -298,6 +364,9 @@ int ssd_job_post_config(apr_pool_t *pconf, server_rec *s)
     }
     job = apr_pcalloc(pconf, sizeof(*job));
     job->s = s;
-    return wd_register(wd, AP_WD_TM_INTERVAL, job, job_callback)
-           == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    if (wd_register(wd, AP_WD_TM_INTERVAL, job, job_callback) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    the_job = job;
+    return OK;
 }

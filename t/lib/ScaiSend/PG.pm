@@ -36,7 +36,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(engine is_pgsql pg_only pg_env psql psql_value pg_ctl pg_running
                     start_node start_nodes stop_node node_api node_children free_port
-                    integrity_problems dbd_params schema_version config_check);
+                    integrity_problems dbd_params schema_version config_check node_cores);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 my $LIB_DIR = dirname(File::Spec->rel2abs(__FILE__));   # t/lib/ScaiSend
@@ -217,6 +217,7 @@ sub _node_conf {
     $n += $conf =~ s{^ErrorLog\s.*$}{ErrorLog "$dir/error_log"}m;
     die "t/conf/httpd.conf: unexpected layout ($n of 4 directives found)\n" unless $n == 4;
     $conf =~ s{^(\s*)DefaultRunTimeDir\s.*$}{$1DefaultRunTimeDir "$dir"}mg;
+    $conf .= "\nCoreDumpDirectory \"$dir\"\n";        # node_cores() looks there
     $conf =~ s{^(\s*)DefaultStateDir\s.*$}{$1DefaultStateDir "$dir"}mg;
     $conf =~ s{^(\s*)TransferLog\s.*$}{$1TransferLog "$dir/access_log"}mg;
     $conf =~ s{^(\s*)ScriptSock\s.*$}{$1ScriptSock "$dir/cgisock"}mg;
@@ -296,7 +297,7 @@ sub _spawn_node {
     my $logs = eval { require Apache::Test; Apache::Test::vars('t_logs') } || "$T_DIR/logs";
     my $dir = "$logs/pg-node-$name";
     make_path($dir);
-    unlink "$dir/httpd.pid";
+    unlink "$dir/httpd.pid", glob("$dir/core*");
     my $conf = "$dir/httpd.conf";
     open my $fh, '>', $conf or die "cannot write $conf: $!\n";
     print {$fh} _node_conf(%o, name => $name, dir => $dir, port => $port);
@@ -415,6 +416,14 @@ sub _watcher {
     sleep 0.25 while kill(0, $parent) && time < $end;
     _kill_node($node);
     _exit(0);
+}
+
+# node_cores($node) -> the core files a crashed process of the node left
+# (CoreDumpDirectory is the node's directory).
+sub node_cores {
+    my ($node) = @_;
+    opendir my $dh, $node->{dir} or return ();
+    return sort grep { /^core(?:\.\d+)?$/ } readdir $dh;
 }
 
 sub stop_node {
