@@ -58,73 +58,73 @@ sub txt_at { my ($name, @rr) = @_; knot_set(zone_of($name), "$name.", 'TXT', @rr
 my ($d, $r);
 
 # --- what begins a DMARC record (section 4.8) --------------------------------------------
-($d, $r) = bis('white space before v=: no DMARC record', 'vb01.example.com',
+($d, $r) = bis('white space before v=: no DMARC record', 'bis01.example.com',
                dmarc => ' v=DMARC1; p=none', expect => { fails('malformed') });
 like finding($r, 'malformed')->{message} // '',
     qr/starts with white space before v=DMARC1; RFC 9989's formal definition \(section 4\.8\)/,
-    'vb01: the message says nothing may come before the version tag';
-is finding($r, 'malformed')->{expected}, 'v=DMARC1; p=none', 'vb01: expected: the record without it';
-($d, $r) = bis('no ";" after v=DMARC1', 'vb02.example.com', dmarc => 'v=DMARC1 p=none',
+    'bis01: the message says nothing may come before the version tag';
+is finding($r, 'malformed')->{expected}, 'v=DMARC1; p=none', 'bis01: expected: the record without it';
+($d, $r) = bis('no ";" after v=DMARC1', 'bis02.example.com', dmarc => 'v=DMARC1 p=none',
                expect => { fails('malformed') });
-like finding($r, 'malformed')->{message} // '', qr/a ';' does not follow it/, 'vb02: the message says why';
-bis('"V", tabs around "=" and ";", tag names in capitals', 'vb03.example.com',
+like finding($r, 'malformed')->{message} // '', qr/a ';' does not follow it/, 'bis02: the message says why';
+bis('"V", tabs around "=" and ";", tag names in capitals', 'bis03.example.com',
     dmarc => "V\t=\tDMARC1\t;\tP=None;");
-bis('every RFC 9989 tag, and an unknown one (ignored)', 'vb04.example.com',
+bis('every RFC 9989 tag, and an unknown one (ignored)', 'bis04.example.com',
     dmarc => 'v=DMARC1; p=none; sp=quarantine; np=reject; psd=n; t=n; adkim=s; aspf=r; fo=0:d:s; '
-           . 'rua=mailto:agg@vb04.example.com; ruf=mailto:fail@vb04.example.com; future=tag');
+           . 'rua=mailto:agg@bis04.example.com; ruf=mailto:fail@bis04.example.com; future=tag');
 
 # --- Table 2 of section 4.8 -------------------------------------------------------------------
-for my $c (['vb05', 'v=DMARC1; p=none; t=maybe', qr/t=maybe is not y or n/],
-           ['vb06', 'v=DMARC1; p=none; psd=yes', qr/psd=yes is not y, n or u/],
-           ['vb07', 'v=DMARC1; p=none; fo=0:1', qr/not both 0 and 1/],
-           ['vb08', 'v=DMARC1; p=none; aspf=x', qr/aspf=x is not r \(relaxed\) or s .*the default, aspf=r/],
-           ['vb09', 'v=DMARC1; p=none; rua=dmarc@example.com', qr/does not start with a scheme/],
-           ['vb10', 'v=DMARC1; p=none; p=reject', qr/tag p= appears more than once.*repeated tag/]) {
+for my $c (['bis05', 'v=DMARC1; p=none; t=maybe', qr/t=maybe is not y or n/],
+           ['bis06', 'v=DMARC1; p=none; psd=yes', qr/psd=yes is not y, n or u/],
+           ['bis07', 'v=DMARC1; p=none; fo=0:1', qr/not both 0 and 1/],
+           ['bis08', 'v=DMARC1; p=none; aspf=x', qr/aspf=x is not r \(relaxed\) or s .*the default, aspf=r/],
+           ['bis09', 'v=DMARC1; p=none; rua=dmarc@example.com', qr/does not start with a scheme/],
+           ['bis10', 'v=DMARC1; p=none; p=reject', qr/tag p= appears more than once.*repeated tag/]) {
     my ($sub, $value, $says) = @$c;
     ($d, $r) = bis("invalid: $value", "$sub.example.com", dmarc => $value,
                    expect => { fails('malformed') });
     like finding($r, 'malformed')->{message} // '', $says, "$sub: the message says what is allowed";
 }
-($d, $r) = bis('invalid p= with a valid rua=', 'vb11.example.com',
-               dmarc => 'v=DMARC1; p=rejct; rua=mailto:agg@vb11.example.com',
+($d, $r) = bis('invalid p= with a valid rua=', 'bis11.example.com',
+               dmarc => 'v=DMARC1; p=rejct; rua=mailto:agg@bis11.example.com',
                expect => { fails('malformed') });
 like finding($r, 'malformed')->{message} // '', qr/act as if the record said only p=none.*section 4\.10\.1/,
-    'vb11: receivers fall back to p=none (section 4.10.1), still a failure';
-is finding($r, 'malformed')->{expected}, 'v=DMARC1; p=none; rua=mailto:agg@vb11.example.com',
-    'vb11: expected: the record with the domain\'s policy';
+    'bis11: receivers fall back to p=none (section 4.10.1), still a failure';
+is finding($r, 'malformed')->{expected}, 'v=DMARC1; p=none; rua=mailto:agg@bis11.example.com',
+    'bis11: expected: the record with the domain\'s policy';
 
 # --- removed by RFC 9989: warnings ---------------------------------------------------------------
-($d, $r) = bis('pct=0: removed, use t=y', 'vb12.example.com', dmarc => 'v=DMARC1; p=none; pct=0',
+($d, $r) = bis('pct=0: removed, use t=y', 'bis12.example.com', dmarc => 'v=DMARC1; p=none; pct=0',
                expect => { warns('removed_tag') });
 like finding($r, 'removed_tag')->{message} // '', qr/removed by RFC 9989 .*replace pct=0 with t=y/,
-    'vb12: the advice';
-is finding($r, 'removed_tag')->{expected}, 'v=DMARC1; p=none; t=y', 'vb12: expected: t=y instead';
-bis('rf= and ri=: a warning each', 'vb13.example.com', dmarc => 'v=DMARC1; p=none; rf=afrf; ri=86400',
+    'bis12: the advice';
+is finding($r, 'removed_tag')->{expected}, 'v=DMARC1; p=none; t=y', 'bis12: expected: t=y instead';
+bis('rf= and ri=: a warning each', 'bis13.example.com', dmarc => 'v=DMARC1; p=none; rf=afrf; ri=86400',
     expect => { warns(qw(removed_tag removed_tag)) });
-bis('a report size limit (!10m)', 'vb14.example.com',
-    dmarc => 'v=DMARC1; p=none; rua=mailto:agg@vb14.example.com!10m',
+bis('a report size limit (!10m)', 'bis14.example.com',
+    dmarc => 'v=DMARC1; p=none; rua=mailto:agg@bis14.example.com!10m',
     expect => { warns('removed_size_limit') });
 
 # --- p= and t= ----------------------------------------------------------------------------------------
-($d, $r) = bis('no p=, a valid rua=: p=none applies', 'vb15.example.com',
-               dmarc => 'v=DMARC1; rua=mailto:agg@vb15.example.com', expect => { warns('policy_missing') });
-is finding($r, 'policy_missing')->{expected}, 'v=DMARC1; p=none; rua=mailto:agg@vb15.example.com',
-    'vb15: expected: p= added';
-($d, $r) = bis('t=y: the policy is tested one level lower', 'vb16.example.com',
+($d, $r) = bis('no p=, a valid rua=: p=none applies', 'bis15.example.com',
+               dmarc => 'v=DMARC1; rua=mailto:agg@bis15.example.com', expect => { warns('policy_missing') });
+is finding($r, 'policy_missing')->{expected}, 'v=DMARC1; p=none; rua=mailto:agg@bis15.example.com',
+    'bis15: expected: p= added';
+($d, $r) = bis('t=y: the policy is tested one level lower', 'bis16.example.com',
                create => { dmarc_policy => 'quarantine' }, dmarc => 'v=DMARC1; p=quarantine; t=y',
                expect => { warns('policy_testing') });
 like finding($r, 'policy_testing')->{message} // '', qr/one level less than p=quarantine .*i\.e\. none/,
-    'vb16: what receivers apply';
+    'bis16: what receivers apply';
 
 # --- the DNS tree walk: inherited policies ------------------------------------------------------------
 txt_at('_dmarc.orgpol.test', 'v=DMARC1; p=reject; sp=quarantine');
-($d, $r) = bis('no record, the organisational domain has one: still missing', 'vb17.orgpol.test',
+($d, $r) = bis('no record, the organisational domain has one: still missing', 'bis17.orgpol.test',
                dmarc => undef, expect => { fails('missing'), warns('inherited_policy') });
 like finding($r, 'inherited_policy')->{message} // '',
-    qr/_dmarc\.vb17\.orgpol\.test has no DMARC record of its own, so receivers apply the record of the organisational domain orgpol\.test.*its sp=quarantine.*does not pass this check/,
-    'vb17: the hint names the record receivers use and the policy';
-is finding($r, 'inherited_policy')->{found}, 'v=DMARC1; p=reject; sp=quarantine', 'vb17: found: that record';
-bis('rua on the organisational domain (it has a record): no authorisation', 'vb18.orgpol.test',
+    qr/_dmarc\.bis17\.orgpol\.test has no DMARC record of its own, so receivers apply the record of the organisational domain orgpol\.test.*its sp=quarantine.*does not pass this check/,
+    'bis17: the hint names the record receivers use and the policy';
+is finding($r, 'inherited_policy')->{found}, 'v=DMARC1; p=reject; sp=quarantine', 'bis17: found: that record';
+bis('rua on the organisational domain (it has a record): no authorisation', 'bis18.orgpol.test',
     create => { dmarc_rua_email => 'dmarc@orgpol.test' }, dmarc => \&as_returned);
 
 my $DEEP = 'l1.l2.l3.l4.l5.l6.l7.l8.deep.test';             # 10 labels
@@ -161,32 +161,32 @@ txt_at('*._report._dmarc.rpt.test', 'v=DMARC1');
 my $syn = dns_query(name => 'anything.example.net._report._dmarc.rpt.test');
 is_deeply [ map { @{ $_->{strings} || [] } } @{ $syn->{answers} || [] } ], ['v=DMARC1'],
     'Knot synthesises the wildcard for any domain';
-bis('wildcard authorisation *._report._dmarc.<destination>', 'vb23.example.net',
+bis('wildcard authorisation *._report._dmarc.<destination>', 'bis23.example.net',
     create => { dmarc_rua_email => 'reports@rpt.test' }, dmarc => \&as_returned);
 txt_at('other.example.org._report._dmarc.rpt.test', 'v=DMARC1');
-is dns_query(name => 'vb24.example.org._report._dmarc.rpt.test')->{rcode}, 'NXDOMAIN',
+is dns_query(name => 'bis24.example.org._report._dmarc.rpt.test')->{rcode}, 'NXDOMAIN',
     'a name below example.org._report._dmarc.rpt.test exists: the wildcard no longer covers it (RFC 4592)';
-bis('wildcard blocked by a closer name: not authorised (what receivers see)', 'vb24.example.org',
+bis('wildcard blocked by a closer name: not authorised (what receivers see)', 'bis24.example.org',
     create => { dmarc_rua_email => 'reports@rpt.test' }, dmarc => \&as_returned,
     expect => { warns('rua_not_authorised') });
-($d, $r) = bis('three destinations: two checked', 'vb25.example.com',
+($d, $r) = bis('three destinations: two checked', 'bis25.example.com',
                dmarc => 'v=DMARC1; p=none; rua=mailto:a@one.rpt2.test,mailto:b@two.rpt2.test,'
                       . 'mailto:c@three.rpt2.test',
                expect => { warns(qw(rua_not_authorised rua_not_authorised rua_not_checked)) });
 like finding($r, 'rua_not_checked')->{message} // '',
-    qr/rua= lists 3 report addresses; the first 2 were checked and the other 1 were not/, 'vb25: counted';
-bis('ruf= on another organisational domain', 'vb26.example.com',
+    qr/rua= lists 3 report addresses; the first 2 were checked and the other 1 were not/, 'bis25: counted';
+bis('ruf= on another organisational domain', 'bis26.example.com',
     dmarc => 'v=DMARC1; p=none; ruf=mailto:fail@example.net', expect => { warns('ruf_not_authorised') });
-($d, $r) = bis('an authorisation record overriding to another host', 'vb27.example.com',
+($d, $r) = bis('an authorisation record overriding to another host', 'bis27.example.com',
                create => { dmarc_rua_email => 'reports@ovr.test' }, dmarc => \&as_returned,
-               setup => sub { txt_at('vb27.example.com._report._dmarc.ovr.test',
+               setup => sub { txt_at('bis27.example.com._report._dmarc.ovr.test',
                                      'v=DMARC1; rua=mailto:x@elsewhere.test') },
                expect => { warns('rua_not_authorised') });
 like finding($r, 'rua_not_authorised')->{message} // '', qr/so receivers send them to neither/,
-    'vb27: no reports at all (step 9)';
+    'bis27: no reports at all (step 9)';
 
 knot_update('test', map { ['unset', "$_."] }
             qw(_dmarc.orgpol.test _dmarc.l2.l3.l4.l5.l6.l7.l8.deep.test _dmarc.deep.test _dmarc.psd.test
                c.psd.test._report._dmarc.b.psd.test *._report._dmarc.rpt.test
-               other.example.org._report._dmarc.rpt.test vb27.example.com._report._dmarc.ovr.test));
+               other.example.org._report._dmarc.rpt.test bis27.example.com._report._dmarc.ovr.test));
 ok 1, 'parent and authorisation records removed';

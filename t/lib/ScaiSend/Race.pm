@@ -374,15 +374,29 @@ sub _vm_size {
 # memory. Children forked later inherit the master's limit. Processes of
 # this user only (no privilege needed to lower a limit). Returns how many
 # processes were capped.
+# A process whose limit is already lower (capped earlier, or a child that
+# inherited the master's) keeps it: raising a hard limit needs privilege.
 sub cap_address_space {
     my ($extra) = @_;
     my $n = 0;
     for my $pid (httpd_pids()) {
         my $size = _vm_size($pid) // next;
         my $limit = $size + $extra;
+        my $hard = _as_hard_limit($pid);
+        if (defined $hard && $hard <= $limit) { $n++; next }
         $n++ if system('prlimit', "--pid=$pid", "--as=$limit:$limit") == 0;
     }
     return $n;
+}
+
+# The hard RLIMIT_AS of a process in bytes; undef when unlimited or unknown.
+sub _as_hard_limit {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/limits" or return undef;
+    while (<$fh>) {
+        return $1 if /^Max address space\s+\S+\s+(\d+)\s/;
+    }
+    return undef;
 }
 
 # --- crashed children ------------------------------------------------------------
