@@ -58,6 +58,9 @@
 #define SSD_DIR_ROTATE_AFTER "ScaiSendDKIMRotateAfter"
 #define SSD_DIR_KEY_CACHE "ScaiSendKeyCache"
 #define SSD_DIR_KEY_CACHE_TTL "ScaiSendKeyCacheTTL"
+#define SSD_DIR_DKIM_ALGORITHMS "ScaiSendDKIMAlgorithms"
+#define SSD_DIR_SIGN_HEADERS "ScaiSendSignHeaders"
+#define SSD_DIR_SIGNATURE_TTL "ScaiSendSignatureTTL"
 #define SSD_DIR_CONFIG_WARNING "ScaiSendConfigWarning"
 #define SSD_DIR_WEBHOOK_URL "ScaiSendWebhookURL"
 #define SSD_DIR_WEBHOOK_SECRET "ScaiSendWebhookSecretFile"
@@ -105,6 +108,10 @@ typedef struct {
     int recheck_rate;               /* background verifications per second */
     int key_cache;                  /* unwrapped keys per process; 0: off */
     apr_int64_t key_cache_ttl_ms;   /* an unused key stays at most this */
+    const char *dkim_algorithms;    /* of new domains, stored form */
+    unsigned algs_seen;             /* while the directive is read */
+    apr_array_header_t *sign_headers;   /* const char *, lower case */
+    apr_int64_t signature_ttl_ms;   /* x= after t=; 0: no x= */
     const char *webhook_url;        /* NULL: no webhooks */
     const char *webhook_target;     /* scheme://host:port, for the log */
     const char *webhook_secret_file;
@@ -185,13 +192,42 @@ typedef struct {
 } ssd_duration_spec_t;
 const char *ssd_set_duration(cmd_parms *cmd, void *dc, const char *arg);
 extern const ssd_duration_spec_t ssd_grace_spec, ssd_interval_spec,
-    ssd_window_spec, ssd_expiry_spec, ssd_rotate_spec, ssd_key_cache_ttl_spec;
-extern const ssd_number_spec_t ssd_rate_spec, ssd_key_cache_spec;
+    ssd_window_spec, ssd_expiry_spec, ssd_rotate_spec;
+extern const ssd_number_spec_t ssd_rate_spec;
 void ssd_conf_recheck_defaults(ssd_conf_t *c);
 void ssd_conf_recheck_merge(ssd_conf_t *c, const ssd_conf_t *base,
                             const ssd_conf_t *add);
 void ssd_conf_recheck_finish(ssd_conf_t *c);
 ssd_schedule_t ssd_conf_schedule(const ssd_conf_t *c);
+/* mod_scaisend_domains_config_sign.c */
+const char *ssd_set_algorithms(cmd_parms *cmd, void *dc, const char *arg);
+const char *ssd_set_sign_headers(cmd_parms *cmd, void *dc, const char *arg);
+extern const ssd_duration_spec_t ssd_signature_ttl_spec,
+    ssd_key_cache_ttl_spec;
+extern const ssd_number_spec_t ssd_key_cache_spec;
+#define SSD_SIGN_DIRECTIVES \
+    AP_INIT_ITERATE(SSD_DIR_DKIM_ALGORITHMS, ssd_set_algorithms, NULL, \
+                    RSRC_CONF, "signing algorithms of new domains: " \
+                    "rsa-sha256 [ed25519-sha256] (default rsa-sha256)"), \
+    AP_INIT_ITERATE(SSD_DIR_SIGN_HEADERS, ssd_set_sign_headers, NULL, \
+                    RSRC_CONF, "header fields signed (from, to, subject " \
+                    "and date over-signed); replaces the default list"), \
+    AP_INIT_TAKE1(SSD_DIR_SIGNATURE_TTL, ssd_set_duration, \
+                  (void *)&ssd_signature_ttl_spec, RSRC_CONF, \
+                  "signatures expire (x=) this long after signing " \
+                  "(default 0: no x=)"), \
+    AP_INIT_TAKE1(SSD_DIR_KEY_CACHE, ssd_set_number, \
+                  (void *)&ssd_key_cache_spec, RSRC_CONF, \
+                  "unwrapped DKIM keys each process keeps for signing " \
+                  "(default 1000; 0: none)"), \
+    AP_INIT_TAKE1(SSD_DIR_KEY_CACHE_TTL, ssd_set_duration, \
+                  (void *)&ssd_key_cache_ttl_spec, RSRC_CONF, \
+                  "how long an unwrapped key not used for signing stays " \
+                  "in memory (default 1s)")
+void ssd_conf_sign_defaults(ssd_conf_t *c);
+void ssd_conf_sign_merge(ssd_conf_t *c, const ssd_conf_t *base,
+                         const ssd_conf_t *add);
+const char *ssd_conf_sign_check(apr_pool_t *p, ssd_conf_t *c);
 /* mod_scaisend_domains_config_webhook.c */
 const char *ssd_set_webhook_url(cmd_parms *cmd, void *dc, const char *arg);
 const char *ssd_set_webhook_secret(cmd_parms *cmd, void *dc, const char *arg);

@@ -33,6 +33,7 @@ void *ssd_conf_create(apr_pool_t *p, server_rec *s)
     c->max_domains = UNSET_INT;
     ssd_conf_dns_defaults(c);
     ssd_conf_recheck_defaults(c);
+    ssd_conf_sign_defaults(c);
     ssd_conf_webhook_defaults(c);
     return c;
 }
@@ -65,6 +66,7 @@ void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv)
     c->claim_exp = PICK(claim_exp);
     ssd_conf_dns_merge(c, base, add);
     ssd_conf_recheck_merge(c, base, add);
+    ssd_conf_sign_merge(c, base, add);
     ssd_conf_webhook_merge(c, base, add);
     return c;
 }
@@ -442,12 +444,6 @@ const command_rec ssd_directives[] = {
     DURATION_DIRECTIVE(SSD_DIR_ROTATE_AFTER, ssd_rotate_spec,
                        "create the next DKIM key when the active one is this "
                        "old (default 0: never)"),
-    NUMBER_DIRECTIVE(SSD_DIR_KEY_CACHE, ssd_key_cache_spec,
-                     "unwrapped DKIM keys each process keeps for signing "
-                     "(default 1000; 0: none)"),
-    DURATION_DIRECTIVE(SSD_DIR_KEY_CACHE_TTL, ssd_key_cache_ttl_spec,
-                       "how long an unwrapped key not used for signing stays "
-                       "in memory (default 1s)"),
     AP_INIT_ITERATE(SSD_DIR_RESOLVER, ssd_set_resolver, NULL, RSRC_CONF,
                     "nameservers for verification: address[:port] ..."),
     NUMBER_DIRECTIVE(SSD_DIR_DNS_TIMEOUT, ssd_dns_timeout_spec,
@@ -460,6 +456,7 @@ const command_rec ssd_directives[] = {
                      "(default 10; 0 allows back-to-back runs)"),
     AP_INIT_TAKE1(SSD_DIR_CONFIG_WARNING, config_warning, NULL, RSRC_CONF,
                   "a warning to print at start-up (an incomplete setup)"),
+    SSD_SIGN_DIRECTIVES,
     SSD_WEBHOOK_DIRECTIVES,
     {NULL}
 };
@@ -467,6 +464,7 @@ const command_rec ssd_directives[] = {
 const char *ssd_conf_check(server_rec *s)
 {
     ssd_conf_t *c;
+    const char *err;
 
     ssd_conf_finish(s);
     c = ssd_conf_get(s);
@@ -476,5 +474,6 @@ const char *ssd_conf_check(server_rec *s)
                "32-byte key-encryption key (for example made with "
                "'head -c 32 /dev/urandom > kek.bin')";
     }
-    return ssd_conf_webhook_check(c);
+    err = ssd_conf_sign_check(s->process->pconf, c);
+    return err ? err : ssd_conf_webhook_check(c);
 }

@@ -75,18 +75,12 @@ const ssd_duration_spec_t ssd_rotate_spec =
     DURATION(rotate_after_ms, SEC, YEARS_5);
 const ssd_number_spec_t ssd_rate_spec =
     {APR_OFFSETOF(ssd_conf_t, recheck_rate), 0, 1, 1000};
-const ssd_duration_spec_t ssd_key_cache_ttl_spec =
-    DURATION(key_cache_ttl_ms, SEC, DAY);
-const ssd_number_spec_t ssd_key_cache_spec =
-    {APR_OFFSETOF(ssd_conf_t, key_cache), 0, 0, 100000};
 
 void ssd_conf_recheck_defaults(ssd_conf_t *c)
 {
     c->grace_ms = c->recheck_interval_ms = c->pending_window_ms = UNSET;
     c->pending_expiry_ms = c->rotate_after_ms = UNSET;
     c->recheck_rate = UNSET;
-    c->key_cache = UNSET;
-    c->key_cache_ttl_ms = UNSET;
 }
 
 #define PICK(f) (add->f != UNSET ? add->f : base->f)
@@ -100,8 +94,6 @@ void ssd_conf_recheck_merge(ssd_conf_t *c, const ssd_conf_t *base,
     c->pending_expiry_ms = PICK(pending_expiry_ms);
     c->rotate_after_ms = PICK(rotate_after_ms);
     c->recheck_rate = PICK(recheck_rate);
-    c->key_cache = PICK(key_cache);
-    c->key_cache_ttl_ms = PICK(key_cache_ttl_ms);
 }
 
 #define DEFAULT(f, v) if (c->f == UNSET) c->f = (v)
@@ -114,8 +106,6 @@ void ssd_conf_recheck_finish(ssd_conf_t *c)
     DEFAULT(pending_expiry_ms, 0);
     DEFAULT(rotate_after_ms, 0);
     DEFAULT(recheck_rate, 5);
-    DEFAULT(key_cache, 1000);
-    DEFAULT(key_cache_ttl_ms, SEC);
 }
 
 ssd_schedule_t ssd_conf_schedule(const ssd_conf_t *c)

@@ -5,6 +5,7 @@
 #include "ssd_id.h"
 #include "ssd_input.h"
 #include "ssd_json.h"
+#include "ssd_keymaker.h"
 #include "ssd_view.h"
 
 #include <apr_strings.h>
@@ -90,6 +91,8 @@ static ssd_domain_t *new_domain(ssd_req_t *q, const ssd_domain_input_t *in)
     d->tenant_id = in->tenant_id;
     d->domain = in->domain;
     d->dkim_selector = q->conf->selector_base;
+    d->dkim_algorithms = in->dkim_algorithms ? in->dkim_algorithms
+                                             : q->conf->dkim_algorithms;
     d->dmarc_policy = in->dmarc_policy ? in->dmarc_policy : "none";
     d->dmarc_rua_email = in->has_rua ? in->dmarc_rua_email : NULL;
     d->is_shared = in->is_shared > 0;
@@ -100,25 +103,38 @@ static ssd_domain_t *new_domain(ssd_req_t *q, const ssd_domain_input_t *in)
     return d;
 }
 
-/* The active key of a new domain, its private part wrapped. */
-static int new_key(ssd_req_t *q, const ssd_domain_t *d, ssd_dkim_key_t *k)
+/* The active keys of a new domain, one per algorithm (the Ed25519 one on
+ * the twin selector), their private parts wrapped; NULL on failure. */
+static apr_array_header_t *new_keys(ssd_req_t *q, const ssd_domain_t *d)
 {
-    EVP_PKEY *pkey;
+    ssd_keymaker_t m = {q->r->pool, q->conf->kek, d->id, q->conf->key_bits,
+                        NULL};
+    unsigned algs = ssd_dkim_algs_parse(d->dkim_algorithms);
+    apr_array_header_t *keys = apr_array_make(q->r->pool, 2,
+                                              sizeof(ssd_dkim_key_t));
+    int i;
 
-    memset(k, 0, sizeof(*k));
-    if (ssd_dkim_generate(q->r->pool, q->conf->key_bits, &pkey) != APR_SUCCESS
-        || ssd_dkim_wrap(q->r->pool, q->conf->kek, pkey, d->id,
-                         d->dkim_selector, &k->wrapped_key) != APR_SUCCESS
-        || !(k->public_key = ssd_dkim_public_b64(q->r->pool, pkey))) {
-        SSD_RLOG(APLOG_ERR, 0, q->r, 301, "DKIM key generation failed");
-        return -1;
+    for (i = 0; i < SSD_DKIM_ALG_COUNT; i++) {
+        ssd_dkim_key_t *k;
+
+        if (!(algs & SSD_DKIM_ALG_BIT(i))) {
+            continue;
+        }
+        k = apr_array_push(keys);
+        memset(k, 0, sizeof(*k));
+        k->domain_id = d->id;
+        k->selector = i == SSD_DKIM_RSA
+                      ? d->dkim_selector
+                      : ssd_dkim_twin_selector(q->r->pool, d->dkim_selector);
+        k->state = "active";
+        k->created_at = k->activated_at = d->created_at;
+        if ((i == SSD_DKIM_RSA && ssd_keymaker_generate_rsa(&m) != APR_SUCCESS)
+            || ssd_keymaker_make(&m, (ssd_dkim_alg_t)i, k->selector, k) != 0) {
+            SSD_RLOG(APLOG_ERR, 0, q->r, 301, "DKIM key generation failed");
+            return NULL;
+        }
     }
-    k->domain_id = d->id;
-    k->selector = d->dkim_selector;
-    k->state = "active";
-    k->bits = q->conf->key_bits;
-    k->created_at = k->activated_at = d->created_at;
-    return 0;
+    return keys;
 }
 
 static const char *created_changes(apr_pool_t *p, const ssd_domain_t *d)
@@ -132,6 +148,8 @@ static const char *created_changes(apr_pool_t *p, const ssd_domain_t *d)
     ssd_json_add_bool(o, "is_shared", d->is_shared);
     ssd_json_add_bool(o, "is_active", d->is_active);
     ssd_json_add_str(o, "dkim_selector", d->dkim_selector);
+    json_object_object_add(o, "dkim_algorithms",
+                           ssd_view_algorithms(d->dkim_algorithms));
     return ssd_json_to_string(p, o);
 }
 
@@ -154,13 +172,13 @@ static int send_quota(ssd_req_t *q)
 }
 
 static int store_new_domain(ssd_req_t *q, ssd_domain_t *d,
-                            const ssd_dkim_key_t *key)
+                            const apr_array_header_t *keys)
 {
     ssd_event_t ev = {q->who.sub, "domain.created", NULL, NULL, NULL, NULL};
     ssd_store_rc rc;
 
     ev.changes = created_changes(q->r->pool, d);
-    rc = ssd_store_domain_create(q->store, d, key, &ev, q->conf->max_domains);
+    rc = ssd_store_domain_create(q->store, d, keys, &ev, q->conf->max_domains);
     if (rc == SSD_STORE_CONFLICT) {
         return send_exists(q, d);
     }
@@ -208,7 +226,7 @@ static int may_create(ssd_req_t *q, const ssd_domain_t *d)
 int ssd_domains_create(ssd_req_t *q)
 {
     ssd_domain_input_t in;
-    ssd_dkim_key_t key;
+    apr_array_header_t *keys;
     ssd_domain_t *d;
 
     if (read_input(q, SSD_INPUT_CREATE, &in) != 0
@@ -221,12 +239,12 @@ int ssd_domains_create(ssd_req_t *q)
     }
     /* the key generation (up to a second of CPU) holds no connection */
     ssd_req_store_release(q);
-    if (new_key(q, d, &key) != 0) {
+    if (!(keys = new_keys(q, d))) {
         return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR,
                               "internal_error", "the DKIM key could not be "
                               "generated", NULL);
     }
-    return ssd_req_store(q) ? store_new_domain(q, d, &key) : OK;
+    return ssd_req_store(q) ? store_new_domain(q, d, keys) : OK;
 }
 
 int ssd_domain_get(ssd_req_t *q, const char *id)
@@ -266,6 +284,16 @@ static void change_bool(json_object *changes, const char *field, int *value,
     *value = to;
 }
 
+static void change_algorithms(json_object *changes, const char *from,
+                              const char *to)
+{
+    json_object *c = json_object_new_object();
+
+    json_object_object_add(c, "from", ssd_view_algorithms(from));
+    json_object_object_add(c, "to", ssd_view_algorithms(to));
+    json_object_object_add(changes, "dkim_algorithms", c);
+}
+
 /* Apply the input to d, as the store read it under its lock; the changes
  * as JSON text, NULL when there are none. */
 static const char *apply_patch(void *baton, apr_pool_t *p, ssd_domain_t *d)
@@ -285,6 +313,12 @@ static const char *apply_patch(void *baton, apr_pool_t *p, ssd_domain_t *d)
     }
     change_bool(changes, "is_active", &d->is_active, in->is_active);
     change_bool(changes, "is_shared", &d->is_shared, in->is_shared);
+    if (in->dkim_algorithms
+        && ssd_dkim_algs_parse(in->dkim_algorithms)
+           != ssd_dkim_algs_parse(d->dkim_algorithms)) {
+        change_algorithms(changes, d->dkim_algorithms, in->dkim_algorithms);
+        d->dkim_algorithms = in->dkim_algorithms;
+    }
     if (json_object_object_length(changes) == 0) {
         return NULL;
     }
@@ -313,15 +347,22 @@ int ssd_domain_patch(ssd_req_t *q, const char *id)
     ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
     ssd_domain_input_t in;
     ssd_patch_t patch;
+    ssd_keymaker_t m;
     ssd_store_rc rc;
 
     if (!d || read_input(q, SSD_INPUT_PATCH, &in) != 0
         || !patch_allowed(q, d, &in)) {
         return OK;
     }
+    /* an algorithm turned on gets an Ed25519 key, made in the transaction
+     * (an RSA one is never turned on: RSA is always there) */
+    m = (ssd_keymaker_t){q->r->pool, q->conf->kek, d->id, q->conf->key_bits,
+                         NULL};
     patch.apply = apply_patch;
     patch.baton = &in;
     patch.sub = q->who.sub;
+    patch.make = ssd_keymaker_make;
+    patch.make_baton = &m;
     rc = ssd_store_domain_patch(q->store, d->id, &patch, &d);
     return rc == SSD_STORE_OK ? send_domain(q, HTTP_OK, d)
                               : ssd_send_store_error(q, rc);

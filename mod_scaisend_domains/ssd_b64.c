@@ -13,6 +13,29 @@ const char *ssd_b64_encode(apr_pool_t *p, const unsigned char *data,
     return out;
 }
 
+/* Whole groups of four from the alphabet, '=' only as the padding of the
+ * last group (EVP_DecodeBlock alone would take "QU=D" or "Q===" too). */
+static int strict_form(const char *text, apr_size_t tlen)
+{
+    apr_size_t i, pad = 0;
+
+    if (tlen == 0 || tlen % 4 != 0) {
+        return 0;
+    }
+    while (pad < 2 && text[tlen - 1 - pad] == '=') {
+        pad++;
+    }
+    for (i = 0; i < tlen - pad; i++) {
+        unsigned char c = (unsigned char)text[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '+' || c == '/')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 unsigned char *ssd_b64_decode(apr_pool_t *p, const char *text,
                               apr_size_t *len)
 {
@@ -20,7 +43,7 @@ unsigned char *ssd_b64_decode(apr_pool_t *p, const char *text,
     unsigned char *out;
     int n;
 
-    if (tlen == 0 || tlen % 4 != 0) {
+    if (!strict_form(text, tlen)) {
         return NULL;
     }
     out = apr_palloc(p, tlen / 4 * 3 + 1);

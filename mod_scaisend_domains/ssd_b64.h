@@ -6,7 +6,9 @@
 
 const char *ssd_b64_encode(apr_pool_t *p, const unsigned char *data,
                            apr_size_t len);
-/* Returns NULL on invalid input; *len receives the decoded length. */
+/* Strict: the alphabet in whole groups of four, '=' only as the final
+ * padding. Returns NULL on invalid input; *len receives the decoded
+ * length. */
 unsigned char *ssd_b64_decode(apr_pool_t *p, const char *text,
                               apr_size_t *len);
 

@@ -9,11 +9,43 @@
 
 #define SSD_KEK_LEN 32
 
-/* Generate an RSA key of `bits` bits; the key is freed by a cleanup on p. */
-apr_status_t ssd_dkim_generate(apr_pool_t *p, int bits, EVP_PKEY **out);
+/* The signing algorithms, by their a= names (RFC 6376, RFC 8463). */
+typedef enum { SSD_DKIM_RSA = 0, SSD_DKIM_ED25519 = 1 } ssd_dkim_alg_t;
+#define SSD_DKIM_ALG_COUNT 2
+#define SSD_DKIM_RSA_NAME "rsa-sha256"
+#define SSD_DKIM_ED25519_NAME "ed25519-sha256"
+/* an Ed25519 key's selector is its RSA twin's with this suffix */
+#define SSD_DKIM_ED25519_SUFFIX "-ed25519"
+#define SSD_DKIM_ED25519_BITS 256
 
-/* Base64 of the DER SubjectPublicKeyInfo (the p= tag of the DKIM record). */
+/* "rsa-sha256" | "ed25519-sha256" */
+const char *ssd_dkim_alg_name(ssd_dkim_alg_t alg);
+/* The k= of the key record: "rsa" | "ed25519". */
+const char *ssd_dkim_alg_k(ssd_dkim_alg_t alg);
+/* The algorithm of an a= name; -1 when unknown. NULL reads as RSA (keys
+ * stored before Ed25519). */
+int ssd_dkim_alg_parse(const char *name, ssd_dkim_alg_t *alg);
+ssd_dkim_alg_t ssd_dkim_alg_of(const char *name);
+/* "<selector>-ed25519" */
+const char *ssd_dkim_twin_selector(apr_pool_t *p, const char *rsa_selector);
+
+/* A domain's set of algorithms: a bit per ssd_dkim_alg_t. Stored and
+ * configured as names separated by commas, RSA first. */
+#define SSD_DKIM_ALG_BIT(alg) (1u << (alg))
+unsigned ssd_dkim_algs_parse(const char *text);
+const char *ssd_dkim_algs_text(apr_pool_t *p, unsigned algs);
+
+/* Generate a key (RSA of `bits` bits, or Ed25519); freed by a cleanup on
+ * p. */
+apr_status_t ssd_dkim_generate(apr_pool_t *p, ssd_dkim_alg_t alg, int bits,
+                               EVP_PKEY **out);
+
+/* The p= of the key record: base64 of the DER SubjectPublicKeyInfo for
+ * RSA, of the 32 raw bytes for Ed25519 (RFC 8463 section 4.2). */
 const char *ssd_dkim_public_b64(apr_pool_t *p, EVP_PKEY *key);
+
+/* The algorithm of a key. */
+ssd_dkim_alg_t ssd_dkim_key_alg(EVP_PKEY *key);
 
 /* Size in bits of the key. */
 int ssd_dkim_bits(EVP_PKEY *key);

@@ -1,5 +1,6 @@
 /* ssd_input: strict checking of domain create and patch bodies. */
 #include "ssd_input.h"
+#include "ssd_dkim.h"
 #include "ssd_domain.h"
 
 #include <string.h>
@@ -7,7 +8,7 @@
 
 #define TENANT_ID_MAX 255
 
-typedef enum { F_STRING, F_NULLABLE_STRING, F_BOOL } field_type_e;
+typedef enum { F_STRING, F_NULLABLE_STRING, F_BOOL, F_ARRAY } field_type_e;
 
 typedef struct {
     const char *name;
@@ -23,13 +24,14 @@ static const field_spec_t writable[] = {
     {"is_shared", F_BOOL, 1, 1},
     {"is_active", F_BOOL, 1, 1},
     {"tenant_id", F_STRING, 1, 0},
+    {"dkim_algorithms", F_ARRAY, 1, 1},
     {NULL, F_STRING, 0, 0}
 };
 
 static const char *const read_only[] = {
     "id", "verified", "dkim_selector", "dns_records", "partner_id",
     "created_at", "updated_at", "verified_at", "last_verification",
-    "domain_unicode", NULL
+    "domain_unicode", "verification_state", NULL
 };
 
 static int fail(ssd_input_error_t *err, const char *code,
@@ -70,6 +72,8 @@ static int type_ok(const field_spec_t *f, json_object *v)
         return json_object_is_type(v, json_type_boolean);
     case F_NULLABLE_STRING:
         return !v || json_object_is_type(v, json_type_string);
+    case F_ARRAY:
+        return json_object_is_type(v, json_type_array);
     default:
         return json_object_is_type(v, json_type_string);
     }
@@ -77,7 +81,7 @@ static int type_ok(const field_spec_t *f, json_object *v)
 
 static const char *type_name(field_type_e t)
 {
-    return t == F_BOOL ? "a boolean"
+    return t == F_BOOL ? "a boolean" : t == F_ARRAY ? "an array"
            : t == F_STRING ? "a string" : "a string or null";
 }
 
@@ -155,6 +159,42 @@ static int take_rua(const char *v, ssd_domain_input_t *in,
     return 0;
 }
 
+/* ["rsa-sha256"] or ["rsa-sha256", "ed25519-sha256"] (any order): RSA
+ * always, since most receivers do not verify Ed25519 yet (RFC 8463
+ * section 6). */
+static int take_algorithms(apr_pool_t *p, json_object *v,
+                           ssd_domain_input_t *in, ssd_input_error_t *err)
+{
+    const char *field = "dkim_algorithms";
+    unsigned algs = 0;
+    size_t i, n = json_object_array_length(v);
+
+    for (i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        ssd_dkim_alg_t alg;
+
+        if (!json_object_is_type(e, json_type_string)
+            || ssd_dkim_alg_parse(json_object_get_string(e), &alg) != 0) {
+            return fail(err, "invalid_value", "dkim_algorithms holds "
+                        "\"rsa-sha256\" and optionally \"ed25519-sha256\"",
+                        field);
+        }
+        if (algs & SSD_DKIM_ALG_BIT(alg)) {
+            return fail(err, "invalid_value", apr_psprintf(p, "dkim_"
+                        "algorithms names %s twice", ssd_dkim_alg_name(alg)),
+                        field);
+        }
+        algs |= SSD_DKIM_ALG_BIT(alg);
+    }
+    if (!(algs & SSD_DKIM_ALG_BIT(SSD_DKIM_RSA))) {
+        return fail(err, "invalid_value", "dkim_algorithms must include "
+                    "\"rsa-sha256\": most receivers verify only RSA "
+                    "signatures, Ed25519 goes beside it", field);
+    }
+    in->dkim_algorithms = ssd_dkim_algs_text(p, algs);
+    return 0;
+}
+
 static int take_value(apr_pool_t *p, const char *key, json_object *v,
                       const ssd_name_rules_t *rules, ssd_domain_input_t *in,
                       ssd_input_error_t *err)
@@ -176,6 +216,9 @@ static int take_value(apr_pool_t *p, const char *key, json_object *v,
     }
     if (strcmp(key, "tenant_id") == 0) {
         return take_tenant(s, in, err);
+    }
+    if (strcmp(key, "dkim_algorithms") == 0) {
+        return take_algorithms(p, v, in, err);
     }
     *(strcmp(key, "is_shared") == 0 ? &in->is_shared : &in->is_active) =
         json_object_get_boolean(v);

@@ -22,6 +22,7 @@ typedef struct {
     int has_rua;                    /* sent (a string or null) */
     int is_shared;                  /* -1 when not sent */
     int is_active;                  /* -1 when not sent */
+    const char *dkim_algorithms;    /* stored form; NULL when not sent */
 } ssd_domain_input_t;
 
 /* Rules the domain name check needs from the configuration. */

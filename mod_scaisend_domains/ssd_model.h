@@ -11,7 +11,8 @@ typedef struct {
     const char *partner_id;
     const char *tenant_id;          /* NULL for a partner-owned domain */
     const char *domain;             /* A-label form */
-    const char *dkim_selector;      /* the selector that signs now */
+    const char *dkim_selector;      /* the RSA selector that signs now */
+    const char *dkim_algorithms;    /* "rsa-sha256[,ed25519-sha256]" */
     const char *dmarc_policy;       /* none | quarantine | reject */
     const char *dmarc_rua_email;    /* NULL when unset */
     int is_shared;
@@ -36,8 +37,9 @@ typedef struct {
     const char *domain_id;
     const char *selector;
     const char *state;              /* pending | active | retired */
+    const char *algorithm;          /* rsa-sha256 | ed25519-sha256 */
     int bits;
-    const char *public_key;         /* base64 DER SubjectPublicKeyInfo */
+    const char *public_key;         /* the record's p= (ssd_dkim) */
     const char *wrapped_key;        /* see ssd_dkim_wrap; never sent out */
     const char *created_at;
     const char *activated_at;

@@ -1,5 +1,6 @@
 /* ssd_records: DKIM, SPF and DMARC record values and their zone form. */
 #include "ssd_records.h"
+#include "ssd_dkim.h"
 
 #include <string.h>
 #include <apr_strings.h>
@@ -12,9 +13,17 @@ const char *ssd_record_dkim_host(apr_pool_t *p, const char *selector,
     return apr_pstrcat(p, selector, "._domainkey.", domain, NULL);
 }
 
-const char *ssd_record_dkim_value(apr_pool_t *p, const char *public_b64)
+const char *ssd_record_dkim_value(apr_pool_t *p, const char *algorithm,
+                                  const char *public_b64)
 {
-    return apr_pstrcat(p, "v=DKIM1; k=rsa; p=", public_b64, NULL);
+    return apr_pstrcat(p, "v=DKIM1; k=",
+                       ssd_dkim_alg_k(ssd_dkim_alg_of(algorithm)), "; p=",
+                       public_b64, NULL);
+}
+
+const char *ssd_record_dkim_revocation(apr_pool_t *p, const char *algorithm)
+{
+    return ssd_record_dkim_value(p, algorithm, "");
 }
 
 const char *ssd_record_spf_value(apr_pool_t *p, const char *include)
@@ -62,9 +71,10 @@ apr_array_header_t *ssd_records_for_domain(apr_pool_t *p,
         const ssd_dkim_key_t *k = &APR_ARRAY_IDX(keys, i, ssd_dkim_key_t);
         ssd_dns_record_t *row = push_row(
             rows, ssd_record_dkim_host(p, k->selector, d->domain),
-            ssd_record_dkim_value(p, k->public_key), "dkim");
+            ssd_record_dkim_value(p, k->algorithm, k->public_key), "dkim");
 
         row->selector = k->selector;
+        row->algorithm = ssd_dkim_alg_name(ssd_dkim_alg_of(k->algorithm));
         row->key_state = k->state;
         row->status = k->dns_status ? k->dns_status : "pending";
     }

@@ -13,13 +13,18 @@ typedef struct {
     const char *value;
     const char *purpose;    /* dkim | spf | dmarc */
     const char *selector;   /* DKIM rows only */
+    const char *algorithm;  /* DKIM rows: rsa-sha256 | ed25519-sha256 */
     const char *key_state;  /* DKIM rows: active | pending | retired */
     const char *status;     /* pending | verified | failed (last check) */
 } ssd_dns_record_t;
 
 const char *ssd_record_dkim_host(apr_pool_t *p, const char *selector,
                                  const char *domain);
-const char *ssd_record_dkim_value(apr_pool_t *p, const char *public_b64);
+/* "v=DKIM1; k=rsa; p=..." or k=ed25519 (algorithm NULL: RSA). */
+const char *ssd_record_dkim_value(apr_pool_t *p, const char *algorithm,
+                                  const char *public_b64);
+/* The record that revokes a key of that algorithm: an empty p=. */
+const char *ssd_record_dkim_revocation(apr_pool_t *p, const char *algorithm);
 const char *ssd_record_spf_value(apr_pool_t *p, const char *include);
 const char *ssd_record_dmarc_host(apr_pool_t *p, const char *domain);
 const char *ssd_record_dmarc_value(apr_pool_t *p, const char *policy,

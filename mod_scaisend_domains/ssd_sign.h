@@ -1,6 +1,8 @@
 /* ssd_sign: DKIM signing (RFC 6376) of a message that streams in --
- * rsa-sha256, relaxed/relaxed; the body is hashed as it arrives, only the
- * header section is kept. Malformed messages are refused, never signed. */
+ * rsa-sha256 and ed25519-sha256 (RFC 8463), relaxed/relaxed; the body is
+ * hashed once as it arrives, only the header section is kept, and every
+ * signature of the message reuses both. Malformed messages are refused,
+ * never signed. */
 #ifndef SSD_SIGN_H
 #define SSD_SIGN_H
 
@@ -38,9 +40,23 @@ int ssd_signer_finish(ssd_signer_t *s, ssd_sign_error_t *err);
 /* The domain of the From: address (as written; normalise it). */
 const char *ssd_signer_from_domain(const ssd_signer_t *s);
 
-/* The header field "DKIM-Signature: v=1; ..." signed with key; NULL on a
+/* The fields signed by default, in h= order (const char *, lower case). */
+apr_array_header_t *ssd_sign_default_headers(apr_pool_t *p);
+
+typedef struct {
+    const char *d;
+    const char *selector;
+    apr_time_t when;                /* t= */
+    apr_int64_t ttl_s;              /* x= is t= plus this; 0: no x= */
+    const apr_array_header_t *headers;  /* the fields to sign; NULL: the
+                                           default. from, to, subject and
+                                           date are over-signed */
+} ssd_sign_params_t;
+
+/* The header field "DKIM-Signature: v=1; a=...; ..." signed with key --
+ * rsa-sha256 or ed25519-sha256 after the key's type; never l=. NULL on a
  * crypto failure. */
-const char *ssd_signer_sign(ssd_signer_t *s, EVP_PKEY *key, const char *d,
-                            const char *selector, apr_time_t when);
+const char *ssd_signer_sign(ssd_signer_t *s, EVP_PKEY *key,
+                            const ssd_sign_params_t *sp);
 
 #endif

@@ -3,15 +3,34 @@
  * once, in buffers linear in the header section. */
 #include "ssd_sign_internal.h"
 #include "ssd_b64.h"
+#include "ssd_dkim.h"
 
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-static const char *const signed_names[] = {
+static const char *const default_names[] = {
     "from", "to", "cc", "subject", "date", "message-id", "reply-to",
-    "mime-version", "content-type", "list-unsubscribe", NULL
+    "mime-version", "content-type", "list-unsubscribe",
+    "list-unsubscribe-post", NULL
 };
+
+/* Listed once more than they occur: a field of these names added to the
+ * message later breaks the signature (RFC 6376 section 8.15). */
+static const char *const oversigned[] = {
+    "from", "to", "subject", "date", NULL
+};
+
+apr_array_header_t *ssd_sign_default_headers(apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_make(p, 12, sizeof(const char *));
+    int i;
+
+    for (i = 0; default_names[i]; i++) {
+        APR_ARRAY_PUSH(a, const char *) = default_names[i];
+    }
+    return a;
+}
 
 static int is_wsp(char c)
 {
@@ -59,25 +78,39 @@ static ssd_field_set_t *fields_named(ssd_signer_t *s, const char *name)
     return apr_hash_get(s->by_name, name, APR_HASH_KEY_STRING);
 }
 
-/* How often name goes into h=: once per occurrence, "from" once more so
- * that no From can be added to the signed message. */
+static int is_oversigned(const char *name)
+{
+    int i;
+
+    for (i = 0; oversigned[i]; i++) {
+        if (strcmp(name, oversigned[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* How often name goes into h=: once per occurrence, the over-signed ones
+ * once more. */
 static int h_count(ssd_signer_t *s, const char *name)
 {
     ssd_field_set_t *set = fields_named(s, name);
 
-    return (set ? set->at->nelts : 0) + (strcmp(name, "from") == 0);
+    return (set ? set->at->nelts : 0) + is_oversigned(name);
 }
 
-static const char *h_tag(ssd_signer_t *s)
+#define NAME_AT(names, i) APR_ARRAY_IDX(names, i, const char *)
+
+static const char *h_tag(ssd_signer_t *s, const apr_array_header_t *names)
 {
     ssd_buf_t b;
     int i, n;
 
     ssd_buf_init(&b, s->pool, 128, 0);
-    for (i = 0; signed_names[i]; i++) {
-        for (n = h_count(s, signed_names[i]); n > 0; n--) {
+    for (i = 0; i < names->nelts; i++) {
+        for (n = h_count(s, NAME_AT(names, i)); n > 0; n--) {
             ssd_buf_add_sep(&b, ":");
-            ssd_buf_adds(&b, signed_names[i]);
+            ssd_buf_adds(&b, NAME_AT(names, i));
         }
     }
     return ssd_buf_str(&b);
@@ -98,16 +131,18 @@ static const ssd_field_t *take_field(ssd_signer_t *s, const char *name)
 }
 
 /* The canonical headers named by h, then the signature header itself. */
-static const char *signing_input(ssd_signer_t *s, const char *sig_header)
+static const char *signing_input(ssd_signer_t *s,
+                                 const apr_array_header_t *names,
+                                 const char *sig_header)
 {
     const ssd_field_t *f;
     ssd_buf_t b;
     int i, n;
 
     ssd_buf_init(&b, s->pool, s->header_len + strlen(sig_header) + 64, 0);
-    for (i = 0; signed_names[i]; i++) {
-        for (n = h_count(s, signed_names[i]); n > 0; n--) {
-            if ((f = take_field(s, signed_names[i]))) {
+    for (i = 0; i < names->nelts; i++) {
+        for (n = h_count(s, NAME_AT(names, i)); n > 0; n--) {
+            if ((f = take_field(s, NAME_AT(names, i)))) {
                 ssd_sign_relaxed_append(&b, f->raw, f->len, 1);
             }
         }
@@ -116,35 +151,56 @@ static const char *signing_input(ssd_signer_t *s, const char *sig_header)
     return ssd_buf_str(&b);
 }
 
-static const char *rsa_sha256(apr_pool_t *p, EVP_PKEY *key, const char *in)
+/* RSASSA-PKCS1-v1_5 over SHA-256 of the input (RFC 6376 section 3.3.1);
+ * Ed25519 -- pure, no pre-hash of its own -- over the SHA-256 of the input
+ * (RFC 8463 section 3). */
+static const char *signature(apr_pool_t *p, EVP_PKEY *key, const char *in)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char sig[1024];
-    size_t len = sizeof(sig);
-    int ok = ctx && EVP_DigestSignInit(ctx, NULL, ssd_sign_sha256(), NULL,
-                                       key) > 0
-             && EVP_PKEY_get_size(key) <= (int)sizeof(sig)
-             && EVP_DigestSign(ctx, sig, &len, (const unsigned char *)in,
-                               strlen(in)) > 0;
+    unsigned char sig[1024], digest[32];
+    const unsigned char *data = (const unsigned char *)in;
+    size_t len = sizeof(sig), n = strlen(in);
+    int ed = ssd_dkim_key_alg(key) == SSD_DKIM_ED25519;
+    int ok = ctx && EVP_PKEY_get_size(key) <= (int)sizeof(sig);
 
+    if (ok && ed) {
+        ok = EVP_Digest(data, n, digest, NULL, ssd_sign_sha256(), NULL) == 1;
+        data = digest;
+        n = sizeof(digest);
+    }
+    ok = ok && EVP_DigestSignInit(ctx, NULL, ed ? NULL : ssd_sign_sha256(),
+                                  NULL, key) > 0
+         && EVP_DigestSign(ctx, sig, &len, data, n) > 0;
     EVP_MD_CTX_free(ctx);
     return ok ? ssd_b64_encode(p, sig, len) : NULL;
 }
 
-const char *ssd_signer_sign(ssd_signer_t *s, EVP_PKEY *key, const char *d,
-                            const char *selector, apr_time_t when)
+static const char *expiry_tag(apr_pool_t *p, const ssd_sign_params_t *sp)
 {
+    return sp->ttl_s > 0
+           ? apr_psprintf(p, "; x=%" APR_TIME_T_FMT,
+                          apr_time_sec(sp->when) + sp->ttl_s)
+           : "";
+}
+
+const char *ssd_signer_sign(ssd_signer_t *s, EVP_PKEY *key,
+                            const ssd_sign_params_t *sp)
+{
+    const apr_array_header_t *names = sp->headers ? sp->headers
+                                      : ssd_sign_default_headers(s->pool);
     const char *header, *b;
     apr_hash_index_t *hi;
 
     for (hi = apr_hash_first(s->pool, s->by_name); hi; hi = apr_hash_next(hi)) {
         ((ssd_field_set_t *)apr_hash_this_val(hi))->taken = 0;
     }
-    header = apr_psprintf(s->pool, "DKIM-Signature: v=1; a=rsa-sha256; "
+    header = apr_psprintf(s->pool, "DKIM-Signature: v=1; a=%s; "
                           "c=relaxed/relaxed; d=%s; s=%s; t=%" APR_TIME_T_FMT
-                          "; h=%s; bh=%s; b=", d, selector,
-                          apr_time_sec(when), h_tag(s),
+                          "%s; h=%s; bh=%s; b=",
+                          ssd_dkim_alg_name(ssd_dkim_key_alg(key)), sp->d,
+                          sp->selector, apr_time_sec(sp->when),
+                          expiry_tag(s->pool, sp), h_tag(s, names),
                           ssd_b64_encode(s->pool, s->body_hash, 32));
-    b = rsa_sha256(s->pool, key, signing_input(s, header));
+    b = signature(s->pool, key, signing_input(s, names, header));
     return b ? apr_pstrcat(s->pool, header, b, NULL) : NULL;
 }

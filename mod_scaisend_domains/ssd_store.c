@@ -211,6 +211,7 @@ static ssd_domain_t *domain_from_row(ssd_store_t *st, apr_dbd_row_t *row)
     d->next_check_ms = ssd_store_i64(st, row, 18);
     d->check_step = (int)ssd_store_i64(st, row, 19);
     d->window_from_ms = ssd_store_i64(st, row, 20);
+    d->dkim_algorithms = ssd_store_text(st, row, 21);
     return d;
 }
 
@@ -229,6 +230,7 @@ static void key_from_row(ssd_store_t *st, apr_dbd_row_t *row,
     k->activated_at = ssd_store_text(st, row, 6);
     k->retired_at = ssd_store_text(st, row, 7);
     k->dns_status = ssd_store_text(st, row, 8);
+    k->algorithm = ssd_store_text(st, row, 9);
 }
 
 apr_int64_t ssd_store_i64(ssd_store_t *st, apr_dbd_row_t *row, int col)
@@ -354,13 +356,14 @@ void ssd_store_insert_event(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
     }
 }
 
-static void insert_key(ssd_store_t *st, txn_t *t, const ssd_dkim_key_t *k)
+void ssd_store_insert_key(ssd_store_t *st, txn_t *t, const ssd_dkim_key_t *k)
 {
     const char *args[] = {k->domain_id, k->selector, k->state,
                           apr_itoa(st->pool, k->bits), k->public_key,
-                          k->wrapped_key, k->created_at, k->activated_at};
+                          k->wrapped_key, k->created_at, k->activated_at,
+                          ssd_dkim_alg_name(ssd_dkim_alg_of(k->algorithm))};
 
-    ssd_txn_run(st, t, "ssd_key_insert", 8, args);
+    ssd_txn_run(st, t, "ssd_key_insert", 9, args);
 }
 
 /* ---- domains --------------------------------------------------------- */
@@ -373,9 +376,10 @@ static int insert_domain(ssd_store_t *st, const ssd_domain_t *d, int *nrows)
         d->dmarc_policy, d->dmarc_rua_email, ssd_store_flag(d->is_shared),
         ssd_store_flag(d->is_active), ssd_store_flag(d->verified), d->created_at,
         d->updated_at, d->next_check_ms ? "1" : "",
-        apr_psprintf(st->pool, "%" APR_INT64_T_FMT, d->next_check_ms)};
+        apr_psprintf(st->pool, "%" APR_INT64_T_FMT, d->next_check_ms),
+        d->dkim_algorithms ? d->dkim_algorithms : SSD_DKIM_RSA_NAME};
 
-    return ssd_store_run(st, "ssd_domain_insert", nrows, 15, args);
+    return ssd_store_run(st, "ssd_domain_insert", nrows, 16, args);
 }
 
 static ssd_store_rc count_rows(ssd_store_t *st, const char *label, int nargs,
@@ -427,12 +431,12 @@ static ssd_store_rc within_quota(ssd_store_t *st, const char *owner_key,
 }
 
 ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
-                                     const ssd_dkim_key_t *key,
+                                     const apr_array_header_t *keys,
                                      const ssd_event_t *ev,
                                      int max_per_owner)
 {
     txn_t t;
-    int nrows = 0;
+    int nrows = 0, i;
     ssd_store_rc rc;
 
     if (ssd_txn_begin(st, &t) != 0) {
@@ -449,7 +453,9 @@ ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
     else if (nrows == 0) {
         return ssd_txn_end(st, &t, SSD_STORE_CONFLICT);
     }
-    insert_key(st, &t, key);
+    for (i = 0; i < keys->nelts; i++) {
+        ssd_store_insert_key(st, &t, &APR_ARRAY_IDX(keys, i, ssd_dkim_key_t));
+    }
     ssd_store_insert_event(st, &t, d, ev);
     return ssd_txn_end(st, &t, SSD_STORE_OK);
 }
@@ -559,9 +565,12 @@ static void update_domain(ssd_store_t *st, txn_t *t, const ssd_domain_t *d)
 {
     const char *args[] = {d->dmarc_policy, d->dmarc_rua_email,
                           ssd_store_flag(d->is_shared),
-                          ssd_store_flag(d->is_active), d->updated_at, d->id};
+                          ssd_store_flag(d->is_active),
+                          d->dkim_algorithms ? d->dkim_algorithms
+                                             : SSD_DKIM_RSA_NAME,
+                          d->updated_at, d->id};
 
-    ssd_txn_run(st, t, "ssd_domain_update", 6, args);
+    ssd_txn_run(st, t, "ssd_domain_update", 7, args);
 }
 
 ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
@@ -570,6 +579,7 @@ ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
 {
     ssd_event_t ev = {patch->sub, "domain.updated", NULL, NULL, NULL, NULL};
     ssd_store_rc rc;
+    unsigned before;
     txn_t t;
 
     if (ssd_txn_begin(st, &t) != 0) {
@@ -579,9 +589,11 @@ ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
         || (rc = ssd_store_domain_get(st, id, out)) != SSD_STORE_OK) {
         return ssd_txn_end(st, &t, rc);
     }
+    before = ssd_dkim_algs_parse((*out)->dkim_algorithms);
     ev.changes = patch->apply(patch->baton, st->pool, *out);
     if (ev.changes) {
         update_domain(st, &t, *out);
+        ssd_store_algorithms_changed(st, &t, *out, before, patch);
         ssd_store_insert_event(st, &t, *out, &ev);
     }
     return ssd_txn_end(st, &t, SSD_STORE_OK);
@@ -723,7 +735,7 @@ ssd_store_rc ssd_store_sign_candidates(ssd_store_t *st, const char *partner_id,
     *out = apr_array_make(st->pool, 2, sizeof(ssd_sign_candidate_t));
     while ((row = ssd_store_next_row(st, &res))) {
         ssd_sign_candidate_t *c = candidate_of(st, row, *out);
-        const char *selector = ssd_store_text(st, row, 21);
+        const char *selector = ssd_store_text(st, row, 22);
 
         if (selector) {
             ssd_dkim_key_t *k = apr_array_push(c->keys);
@@ -732,7 +744,8 @@ ssd_store_rc ssd_store_sign_candidates(ssd_store_t *st, const char *partner_id,
             k->domain_id = c->domain->id;
             k->selector = selector;
             k->state = "active";
-            k->wrapped_key = ssd_store_text(st, row, 22);
+            k->wrapped_key = ssd_store_text(st, row, 23);
+            k->algorithm = ssd_store_text(st, row, 24);
         }
     }
     return SSD_STORE_OK;

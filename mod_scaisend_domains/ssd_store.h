@@ -6,6 +6,7 @@
 
 #include <apr_dbd.h>
 #include <apr_hash.h>
+#include "ssd_dkim.h"
 #include "ssd_log.h"
 #include "ssd_model.h"
 
@@ -81,12 +82,12 @@ apr_status_t ssd_store_migrate(apr_pool_t *p, const apr_dbd_driver_t *driver,
                                apr_dbd_t *handle, int *version,
                                const char **err);
 
-/* Insert the domain, its first key and its event: CONFLICT when the owner
- * has the name already, LIMIT when the owner holds max_per_owner domains
- * (0: no limit). */
+/* Insert the domain, its first keys (ssd_dkim_key_t: one per algorithm)
+ * and its event: CONFLICT when the owner has the name already, LIMIT when
+ * the owner holds max_per_owner domains (0: no limit). */
 /* (d->next_check_ms is the first re-check's delay after now, 0: none.) */
 ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
-                                     const ssd_dkim_key_t *key,
+                                     const apr_array_header_t *keys,
                                      const ssd_event_t *ev,
                                      int max_per_owner);
 /* The schema version the database is at. */
@@ -104,15 +105,27 @@ ssd_store_rc ssd_store_domain_list(ssd_store_t *st,
 /* A change to a domain, applied to the row as it is once locked: apply
  * sets the fields and returns the changes as JSON text ({"field": {"from",
  * "to"}}), or NULL when nothing changes. */
+/* Makes the private part of a new key of alg for a selector chosen
+ * inside a transaction: sets k's public_key, bits and wrapped_key (the
+ * RSA key generated beforehand -- no transaction waits on that -- an
+ * Ed25519 key there, which is cheap); 0, or -1 on failure. */
+typedef int (*ssd_keymaker_fn)(void *baton, ssd_dkim_alg_t alg,
+                               const char *selector, ssd_dkim_key_t *k);
+
 typedef struct {
     const char *(*apply)(void *baton, apr_pool_t *p, ssd_domain_t *d);
     void *baton;
     const char *sub;            /* for the audit event */
+    /* makes the pending key of an algorithm turned on (dkim_algorithms) */
+    ssd_keymaker_fn make;
+    void *make_baton;
 } ssd_patch_t;
 
 /* Lock the row, read it, apply, write the changed row and its event in one
- * transaction; *out is the domain as it is now. NOT_FOUND when the row is
- * gone (a concurrent delete). */
+ * transaction; *out is the domain as it is now. An algorithm turned off
+ * retires its keys; one turned on gets a pending key, the twin of the RSA
+ * key that signs next (a retired twin is pending again, else make makes
+ * one). NOT_FOUND when the row is gone (a concurrent delete). */
 ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
                                     const ssd_patch_t *patch,
                                     ssd_domain_t **out);
@@ -144,8 +157,8 @@ typedef struct {
     apr_int64_t claim_ms;           /* the claim this run holds */
     apr_array_header_t *key_status; /* ssd_dkim_key_t: selector, dns_status */
     const ssd_event_t *event;       /* NULL: nothing to record */
-    const char *activate;           /* pending selector to activate, NULL */
-    const ssd_event_t *activated;   /* its event */
+    const apr_array_header_t *activate; /* pending keys, or NULL */
+    const ssd_event_t *activated;   /* their event */
 } ssd_verify_save_t;
 
 /* The single-flight claim of a domain's verification. */
@@ -221,24 +234,21 @@ ssd_store_rc ssd_store_outbox_forget(ssd_store_t *st, apr_int64_t older_ms);
 
 /* ---- DKIM key lifecycle (ssd_store_keys.c) ---- */
 
-/* Wraps the new key's private part for a selector chosen inside the
- * transaction; returns the wrapped text or NULL. */
-typedef const char *(*ssd_wrap_fn)(void *baton, const char *selector);
-
 typedef struct {
     const ssd_domain_t *domain;
     const char *selector_base;
-    ssd_wrap_fn wrap;
+    ssd_keymaker_fn make;
     void *baton;
-    ssd_dkim_key_t *key;            /* public_key, bits set; rest filled */
+    apr_array_header_t *keys;       /* out: the pending keys made */
     const ssd_event_t *event;
 } ssd_rotation_t;
 
 /* OK when the domain has a pending key. */
 ssd_store_rc ssd_store_key_pending(ssd_store_t *st, const char *domain_id);
-/* Add the pending key on the next selector (never reused), with the
- * domain row locked first; CONFLICT when a key is pending already,
- * NOT_FOUND when the domain is gone. */
+/* Add the pending keys on the next selector (never reused) -- one per
+ * algorithm of the domain as its locked row says, the Ed25519 one on the
+ * twin selector; CONFLICT when a key is pending already, NOT_FOUND when
+ * the domain is gone. */
 ssd_store_rc ssd_store_rotate(ssd_store_t *st, ssd_rotation_t *rot);
 /* The state of one key (NOT_FOUND when none). */
 ssd_store_rc ssd_store_key_state(ssd_store_t *st, const char *domain_id,
@@ -247,10 +257,6 @@ ssd_store_rc ssd_store_key_state(ssd_store_t *st, const char *domain_id,
 ssd_store_rc ssd_store_key_delete(ssd_store_t *st, const ssd_domain_t *d,
                                   const char *selector,
                                   const ssd_event_t *ev);
-/* The active selector and its wrapped private key. */
-ssd_store_rc ssd_store_signing_key(ssd_store_t *st, const char *domain_id,
-                                   const char **selector,
-                                   const char **wrapped);
 
 /* ---- audit trail ---- */
 
@@ -270,7 +276,8 @@ ssd_store_rc ssd_store_events_list(ssd_store_t *st, const char *domain_id,
 /* A record a signing request may use, with its active keys (wrapped). */
 typedef struct {
     ssd_domain_t *domain;
-    apr_array_header_t *keys;       /* ssd_dkim_key_t: selector, wrapped */
+    apr_array_header_t *keys;       /* ssd_dkim_key_t: selector, wrapped,
+                                       algorithm */
 } ssd_sign_candidate_t;
 
 /* The candidates of ssd_store_sender_domains and their active keys, in

@@ -37,9 +37,18 @@ void ssd_store_insert_event(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
 void ssd_store_forget(ssd_store_t *st);
 /* Lock the domain row for the rest of t; NOT_FOUND when it is gone. */
 ssd_store_rc ssd_store_lock_domain(ssd_store_t *st, txn_t *t, const char *id);
-/* Inside t: pending -> active, active -> retired, the domain signs with
- * selector; the transaction fails when that key is not pending. */
+/* Insert one key row inside t. */
+void ssd_store_insert_key(ssd_store_t *st, txn_t *t, const ssd_dkim_key_t *k);
+/* Inside t, for each key (ssd_dkim_key_t: selector, algorithm): pending
+ * -> active, the active key of its algorithm -> retired; the domain signs
+ * with the RSA one; the transaction fails when a key is not pending. */
 void ssd_store_activate_in(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
-                           const char *selector, const ssd_event_t *ev);
+                           const apr_array_header_t *keys,
+                           const ssd_event_t *ev);
+/* Inside a PATCH's t: the keys of the algorithms turned on or off since
+ * before (ssd_store_domain_patch). */
+void ssd_store_algorithms_changed(ssd_store_t *st, txn_t *t,
+                                  const ssd_domain_t *d, unsigned before,
+                                  const ssd_patch_t *patch);
 
 #endif

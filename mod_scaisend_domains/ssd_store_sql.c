@@ -47,7 +47,7 @@ const char *ssd_store_sql_for(apr_pool_t *p, const char *driver,
     "dmarc_rua_email, is_shared, is_active, verified, created_at, " \
     "updated_at, verified_at, last_verification, spf_status, dmarc_status, " \
     "verification_state, failing_since_ms, next_check_ms, check_step, " \
-    "window_from_ms"
+    "window_from_ms, dkim_algorithms"
 
 /* Version 1 of the schema. A later version appends a new array and a row
  * in ssd_store_migrations (ssd_store_schema.c); published steps never
@@ -131,12 +131,23 @@ const char *const ssd_store_schema_v2[] = {
     "ALTER TABLE ssd_domains ADD COLUMN check_step INTEGER NOT NULL DEFAULT 0",
     /* where the re-check window of a pending/unverified domain starts */
     "ALTER TABLE ssd_domains ADD COLUMN window_from_ms BIGINT",
-    "ALTER TABLE ssd_domains ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0",
+    /* Ed25519 beside RSA: a key's algorithm, one pending and one active
+     * key per domain and algorithm, the domain's set of algorithms */
+    "ALTER TABLE ssd_dkim_keys ADD COLUMN algorithm VARCHAR(16)"
+    " NOT NULL DEFAULT 'rsa-sha256'",
+    "DROP INDEX IF EXISTS ssd_dkim_keys_one_pending",
+    "DROP INDEX IF EXISTS ssd_dkim_keys_one_active",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ssd_dkim_keys_one_pending_per_alg"
+    " ON ssd_dkim_keys (domain_id, algorithm) WHERE state = 'pending'",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ssd_dkim_keys_one_active_per_alg"
+    " ON ssd_dkim_keys (domain_id, algorithm) WHERE state = 'active'",
+    "ALTER TABLE ssd_domains ADD COLUMN dkim_algorithms VARCHAR(64)"
+    " NOT NULL DEFAULT 'rsa-sha256'",
     "CREATE INDEX IF NOT EXISTS ssd_domains_due ON ssd_domains (next_check_ms)",
     "CREATE TABLE IF NOT EXISTS ssd_outbox ("
     " id VARCHAR(40) PRIMARY KEY,"
     " domain_id VARCHAR(40) NOT NULL,"
-    " seq INTEGER NOT NULL,"
+    " seq BIGINT NOT NULL,"
     " type VARCHAR(40) NOT NULL,"
     " body TEXT NOT NULL,"
     " created_ms BIGINT NOT NULL,"
@@ -159,10 +170,10 @@ const ssd_statement_t ssd_store_statements[] = {
      "INSERT INTO ssd_domains (id, owner_key, partner_id, tenant_id, domain,"
      " dkim_selector, dmarc_policy, dmarc_rua_email, is_shared, is_active,"
      " verified, created_at, updated_at, verification_state,"
-     " window_from_ms, next_check_ms)"
+     " window_from_ms, next_check_ms, dkim_algorithms)"
      " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %d, %d, %d, %s, %s, 'pending',"
      " @NOW_MS@, CASE WHEN %s = '' THEN NULL"
-     " ELSE @NOW_MS@ + CAST(%s AS BIGINT) END)"
+     " ELSE @NOW_MS@ + CAST(%s AS BIGINT) END, %s)"
      " ON CONFLICT (owner_key, domain) DO NOTHING"},
     {"ssd_domain_by_id",
      "SELECT " DOMAIN_COLUMNS " FROM ssd_domains WHERE id = %s"},
@@ -182,7 +193,8 @@ const ssd_statement_t ssd_store_statements[] = {
      " ORDER BY id DESC LIMIT %d"},
     {"ssd_domain_update",
      "UPDATE ssd_domains SET dmarc_policy = %s, dmarc_rua_email = %s,"
-     " is_shared = %d, is_active = %d, updated_at = %s WHERE id = %s"},
+     " is_shared = %d, is_active = %d, dkim_algorithms = %s,"
+     " updated_at = %s WHERE id = %s"},
     /* the row locked for the rest of the transaction (no row: deleted) */
     {"ssd_domain_lock",
      "UPDATE ssd_domains SET selector_seq = selector_seq WHERE id = %s"},
@@ -193,18 +205,18 @@ const ssd_statement_t ssd_store_statements[] = {
     {"ssd_domain_delete", "DELETE FROM ssd_domains WHERE id = %s"},
     {"ssd_key_insert",
      "INSERT INTO ssd_dkim_keys (domain_id, selector, state, bits,"
-     " public_key, wrapped_key, created_at, activated_at)"
-     " VALUES (%s, %s, %s, %d, %s, %s, %s, %s)"},
+     " public_key, wrapped_key, created_at, activated_at, algorithm)"
+     " VALUES (%s, %s, %s, %d, %s, %s, %s, %s, %s)"},
     {"ssd_keys_by_domain",
      "SELECT domain_id, selector, state, bits, public_key, created_at,"
-     " activated_at, retired_at, dns_status FROM ssd_dkim_keys"
+     " activated_at, retired_at, dns_status, algorithm FROM ssd_dkim_keys"
      " WHERE domain_id = %s"
      " ORDER BY CASE state WHEN 'active' THEN 0 WHEN 'pending' THEN 1"
      " ELSE 2 END, created_at DESC, selector"},
     /* the keys of a list page in one query: the page's id range */
     {"ssd_keys_by_range",
      "SELECT k.domain_id, k.selector, k.state, k.bits, k.public_key,"
-     " k.created_at, k.activated_at, k.retired_at, k.dns_status"
+     " k.created_at, k.activated_at, k.retired_at, k.dns_status, k.algorithm"
      " FROM ssd_dkim_keys k JOIN ssd_domains d ON d.id = k.domain_id"
      " WHERE d.partner_id = %s AND d.id >= %s AND d.id <= %s"
      " AND (%s = '' OR d.tenant_id = %s OR (d.tenant_id IS NULL"
@@ -256,10 +268,20 @@ const ssd_statement_t ssd_store_statements[] = {
      "SELECT selector_seq FROM ssd_domains WHERE id = %s"},
     {"ssd_key_pending",
      "SELECT selector FROM ssd_dkim_keys WHERE domain_id = %s"
-     " AND state = 'pending'"},
+     " AND state = 'pending' ORDER BY algorithm DESC"},
     {"ssd_key_retire_active",
      "UPDATE ssd_dkim_keys SET state = 'retired', retired_at = %s"
-     " WHERE domain_id = %s AND state = 'active'"},
+     " WHERE domain_id = %s AND algorithm = %s AND state = 'active'"},
+    /* an algorithm turned off: its active and pending keys retire */
+    {"ssd_key_retire_algorithm",
+     "UPDATE ssd_dkim_keys SET state = 'retired', retired_at = %s"
+     " WHERE domain_id = %s AND algorithm = %s"
+     " AND state IN ('active', 'pending')"},
+    /* turned on again: the retired twin of the signing key is pending */
+    {"ssd_key_repend",
+     "UPDATE ssd_dkim_keys SET state = 'pending', activated_at = NULL,"
+     " retired_at = NULL, dns_status = 'pending'"
+     " WHERE domain_id = %s AND selector = %s AND state = 'retired'"},
     {"ssd_key_activate",
      "UPDATE ssd_dkim_keys SET state = 'active', activated_at = %s"
      " WHERE domain_id = %s AND selector = %s AND state = 'pending'"},
@@ -272,9 +294,6 @@ const ssd_statement_t ssd_store_statements[] = {
     {"ssd_key_delete_retired",
      "DELETE FROM ssd_dkim_keys WHERE domain_id = %s AND selector = %s"
      " AND state = 'retired'"},
-    {"ssd_key_signing",
-     "SELECT selector, wrapped_key FROM ssd_dkim_keys WHERE domain_id = %s"
-     " AND state = 'active'"},
     {"ssd_events_by_domain",
      "SELECT id, at, sub, action, changes FROM ssd_events"
      " WHERE domain_id = %s AND (%s = '' OR id < %s)"
@@ -293,7 +312,7 @@ const ssd_statement_t ssd_store_statements[] = {
      " d.verified, d.created_at, d.updated_at, d.verified_at, NULL,"
      " d.spf_status, d.dmarc_status, d.verification_state,"
      " d.failing_since_ms, d.next_check_ms, d.check_step, d.window_from_ms,"
-     " k.selector, k.wrapped_key"
+     " d.dkim_algorithms, k.selector, k.wrapped_key, k.algorithm"
      " FROM ssd_domains d LEFT JOIN ssd_dkim_keys k ON k.domain_id = d.id"
      " AND k.state = 'active'"
      " WHERE d.partner_id = %s AND d.domain = %s"

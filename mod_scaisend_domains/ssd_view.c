@@ -1,5 +1,6 @@
 /* ssd_view: model -> JSON. Keys keep the product page's order. */
 #include "ssd_view.h"
+#include "ssd_dkim.h"
 #include "ssd_json.h"
 
 #include <stdlib.h>
@@ -18,6 +19,7 @@ static json_object *record_json(const ssd_dns_record_t *r)
     if (r->selector) {
         ssd_json_add_str(o, "selector", r->selector);
         ssd_json_add_str(o, "key_state", r->key_state);
+        ssd_json_add_str(o, "algorithm", r->algorithm);
     }
     ssd_json_add_str(o, "status", r->status);
     return o;
@@ -83,7 +85,24 @@ json_object *ssd_view_domain(apr_pool_t *p, const ssd_domain_t *d,
     add_verification(o, d->last_verification);
     ssd_json_add_str(o, "verification_state",
                      d->state ? d->state : "pending");
+    json_object_object_add(o, "dkim_algorithms",
+                           ssd_view_algorithms(d->dkim_algorithms));
     return o;
+}
+
+json_object *ssd_view_algorithms(const char *stored)
+{
+    json_object *a = json_object_new_array();
+    unsigned algs = ssd_dkim_algs_parse(stored);
+    int i;
+
+    for (i = 0; i < SSD_DKIM_ALG_COUNT; i++) {
+        if (algs & SSD_DKIM_ALG_BIT(i)) {
+            json_object_array_add(a, json_object_new_string(
+                ssd_dkim_alg_name((ssd_dkim_alg_t)i)));
+        }
+    }
+    return a;
 }
 
 static int safe_to_remove(const ssd_dkim_key_t *k, int overlap_s)
@@ -101,15 +120,23 @@ static json_object *key_json(apr_pool_t *p, const ssd_domain_t *d,
 
     ssd_json_add_str(o, "selector", k->selector);
     ssd_json_add_str(o, "state", k->state);
+    ssd_json_add_str(o, "algorithm",
+                     ssd_dkim_alg_name(ssd_dkim_alg_of(k->algorithm)));
     ssd_json_add_int(o, "bits", k->bits);
     ssd_json_add_str(o, "host", ssd_record_dkim_host(p, k->selector,
                                                      d->domain));
-    ssd_json_add_str(o, "value", ssd_record_dkim_value(p, k->public_key));
+    ssd_json_add_str(o, "value", ssd_record_dkim_value(p, k->algorithm,
+                                                       k->public_key));
     ssd_json_add_str(o, "created_at", k->created_at);
     ssd_json_add_str(o, "activated_at", k->activated_at);
     ssd_json_add_str(o, "retired_at", k->retired_at);
     ssd_json_add_str(o, "dns_status", k->dns_status);
     ssd_json_add_bool(o, "safe_to_remove", safe_to_remove(k, overlap_s));
+    if (strcmp(k->state, "retired") == 0) {
+        /* published instead of deleting the record (RFC 6376 3.6.1) */
+        ssd_json_add_str(o, "revocation_record",
+                         ssd_record_dkim_revocation(p, k->algorithm));
+    }
     return o;
 }
 

@@ -13,6 +13,9 @@ json_object *ssd_view_records(const apr_array_header_t *rows);
 json_object *ssd_view_domain(apr_pool_t *p, const ssd_domain_t *d,
                              const apr_array_header_t *rows);
 
+/* The stored set of algorithms as the JSON array of their names. */
+json_object *ssd_view_algorithms(const char *stored);
+
 /* The keys of a domain, never their private parts; a retired key is
  * safe_to_remove once overlap_s seconds have passed since it retired. */
 json_object *ssd_view_keys(apr_pool_t *p, const ssd_domain_t *d,
