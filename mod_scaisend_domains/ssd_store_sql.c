@@ -136,7 +136,7 @@ const char *const ssd_store_schema_v2[] = {
     "CREATE TABLE IF NOT EXISTS ssd_outbox ("
     " id VARCHAR(40) PRIMARY KEY,"
     " domain_id VARCHAR(40) NOT NULL,"
-    " seq INTEGER NOT NULL,"
+    " seq BIGINT NOT NULL,"
     " type VARCHAR(40) NOT NULL,"
     " body TEXT NOT NULL,"
     " created_ms BIGINT NOT NULL,"
