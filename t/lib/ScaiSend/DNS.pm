@@ -91,6 +91,7 @@ use constant ZONES => qw(example.com example.net example.org platform.example
                          xn--bcher-kva.example scailabs.ai
                          zone-a.test zone-b.test zone-c.test
                          com net org example ai test
+                         prop.test lame.prop.test
                          113.0.203.in-addr.arpa 1.a.c.5.8.b.d.0.1.0.0.2.ip6.arpa);
 
 # ScaiSend's own SPF record (the include of t/conf/extra.conf.in,
