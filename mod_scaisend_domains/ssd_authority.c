@@ -5,8 +5,12 @@
  * names no enclosing zone), "zone NS", and "name A" + "name AAAA" for each
  * NS name kept. The view stops at the first of them that fails: the note
  * says which. Then one batch of direct queries (ssd_authority_net), two
- * per address -- "host TXT" and "zone SOA" -- waited for at most one query
- * timeout, never past the verification's deadline.
+ * per address -- "host TXT" and "zone SOA" -- awaited together.
+ *
+ * Time: the whole view, resolver lookups included, ends one query
+ * timeout (ScaiSendDNSTimeout) after it starts, or at the verification's
+ * deadline when that comes first: a view adds at most one query timeout
+ * to its check, whatever the resolver and the servers do.
  *
  * Addresses: per NS name at most SSD_AUTH_MAX_ADDRS, taken alternately
  * from its A and AAAA records (so one of each when it has both). An
@@ -26,6 +30,7 @@ typedef struct {
     apr_pool_t *p;
     ssd_dns_t *dns;
     const ssd_authority_input_t *in;
+    apr_time_t end;             /* of the view */
     ssd_authority_view_t *v;
     const char *spf;            /* the resolver's SPF record, once asked */
     int spf_asked;
@@ -210,6 +215,10 @@ static int follow(view_t *w, ssd_txt_answer_t *ans, ssd_auth_server_t *s)
     }
     *ans = next;
     ans->cnames += hops;
+    if (ans->cnames > SSD_DNS_MAX_CNAMES) {     /* the check's own bound */
+        ans->rc = SSD_DNS_CNAME_LOOP;
+        apr_array_clear(ans->txts);
+    }
     return 1;
 }
 
@@ -240,7 +249,7 @@ static void judge(view_t *w, ssd_auth_server_t *s, const ssd_auth_xchg_t *txt,
     ssd_authority_judge(w->p, w->in, &ans, resolver_spf, w, s);
 }
 
-static apr_time_t batch_end(const ssd_dns_config_t *c)
+static apr_time_t view_end(const ssd_dns_config_t *c)
 {
     apr_time_t end = apr_time_now() + (c->query_timeout > 0
                                        ? c->query_timeout
@@ -278,7 +287,7 @@ static void ask_all(view_t *w)
         prepare(w, &x[2 * i], &s[i], w->in->host, SSD_AUTH_TYPE_TXT);
         prepare(w, &x[2 * i + 1], &s[i], w->v->zone, SSD_AUTH_TYPE_SOA);
     }
-    ssd_auth_exchange(w->p, x, 2 * n, batch_end(w->in->dns));
+    ssd_auth_exchange(w->p, x, 2 * n, w->end);
     for (i = 0; i < n; i++) {
         judge(w, &s[i], &x[2 * i], &x[2 * i + 1]);
     }
@@ -299,13 +308,17 @@ ssd_authority_view_t *ssd_authority_view(apr_pool_t *p, ssd_dns_t *resolver,
 {
     view_t w;
     apr_array_header_t *ns = NULL;
-    apr_time_t started = apr_time_now();
+    apr_time_t started = apr_time_now(), deadline = 0;
     int i;
 
     memset(&w, 0, sizeof(w));
     w.p = p;
     w.dns = resolver;
     w.in = in;
+    w.end = view_end(in->dns);
+    if (resolver) {
+        deadline = ssd_dns_set_deadline(resolver, w.end);
+    }
     w.v = apr_pcalloc(p, sizeof(*w.v));
     w.v->servers = apr_array_make(p, 4, sizeof(ssd_auth_server_t));
     if (!resolver || !in->host || ssd_dns_answering(resolver) == 0) {
@@ -323,5 +336,8 @@ ssd_authority_view_t *ssd_authority_view(apr_pool_t *p, ssd_dns_t *resolver,
     }
     ssd_authority_summarise(p, w.v);
     log_view(&w, started);
+    if (resolver) {
+        ssd_dns_set_deadline(resolver, deadline);
+    }
     return w.v;
 }

@@ -840,3 +840,11 @@ int ssd_dns_answering(const ssd_dns_t *d)
     }
     return n;
 }
+
+apr_time_t ssd_dns_set_deadline(ssd_dns_t *d, apr_time_t deadline)
+{
+    apr_time_t old = d->deadline;
+
+    d->deadline = deadline;
+    return old;
+}

@@ -178,4 +178,7 @@ ssd_dns_rc ssd_dns_query_wire(ssd_dns_t *d, apr_pool_t *p, const char *name,
 /* Nameservers that have not timed out in this verification. */
 int ssd_dns_answering(const ssd_dns_t *d);
 
+/* Set the deadline of d's later queries (0: none); returns the old one. */
+apr_time_t ssd_dns_set_deadline(ssd_dns_t *d, apr_time_t deadline);
+
 #endif

@@ -389,6 +389,7 @@ typedef struct {
     int fd;
     int replies;        /* how many queries to answer */
     unsigned char flag; /* or-ed into byte 2 of the reply (0x02: TC) */
+    int delay_ms;       /* before each reply */
 } responder_t;
 
 static void *APR_THREAD_FUNC respond(apr_thread_t *t, void *data)
@@ -404,6 +405,12 @@ static void *APR_THREAD_FUNC respond(apr_thread_t *t, void *data)
         fl = sizeof(from);
         n = recvfrom(r->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
                      &fl);
+        if (n < 0) {
+            break;                      /* SO_RCVTIMEO: nobody asks */
+        }
+        if (r->delay_ms) {
+            apr_sleep(apr_time_from_msec(r->delay_ms));
+        }
         if (n >= 12) {
             buf[2] |= (unsigned char)(0x80 | r->flag);
             sendto(r->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
@@ -428,7 +435,7 @@ static void test_net(void)
     apr_port_t live, silent, closed;
     int lfd = udp_socket(&live), sfd = udp_socket(&silent);
     int cfd = udp_socket(&closed);
-    responder_t r = {lfd, 2, 0};
+    responder_t r = {lfd, 2, 0, 0};
     apr_thread_t *t;
     apr_status_t trv;
     ssd_auth_xchg_t x[5];
@@ -466,6 +473,54 @@ static void test_net(void)
     apr_thread_join(&trv, t);
     close(lfd);
     close(sfd);
+}
+
+/* A resolver that answers every query after 150 ms with an empty reply
+ * (no SOA: the view walks up the name), a query timeout of 200 ms: the
+ * whole view ends one query timeout after it started. */
+static void test_view_time(void)
+{
+    apr_port_t port;
+    int fd = udp_socket(&port);
+    struct timeval tv = {1, 0};
+    responder_t r = {fd, 20, 0, 150};
+    apr_array_header_t *ns = apr_array_make(pool, 1, sizeof(ssd_nameserver_t));
+    ssd_nameserver_t *n = apr_array_push(ns);
+    ssd_dns_config_t cfg;
+    ssd_authority_input_t in;
+    ssd_authority_view_t *v;
+    ssd_dns_t *d;
+    const char *err = NULL;
+    apr_thread_t *t;
+    apr_status_t trv;
+    apr_time_t t0;
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    n->host = "127.0.0.1";
+    n->port = port;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.nameservers = ns;
+    cfg.query_timeout = apr_time_from_msec(200);
+    cfg.deadline = apr_time_now() + apr_time_from_sec(5);
+    d = ssd_dns_new(pool, &cfg, &err);
+    memset(&in, 0, sizeof(in));
+    in.kind = SSD_AUTH_DMARC;
+    in.host = "_dmarc.a.b.c.d.e.f.g.h.example.com";
+    in.domain = "a.b.c.d.e.f.g.h.example.com";
+    in.dns = &cfg;
+    apr_thread_create(&t, NULL, respond, &r, pool);
+    t0 = apr_time_now();
+    v = ssd_authority_view(pool, d, &in);
+    UNIT_CHECK(apr_time_now() - t0 < apr_time_from_msec(400),
+               "view: a slow resolver cannot hold it past one query timeout");
+    UNIT_CHECK(v->servers->nelts == 0 && v->propagation
+               == SSD_PROPAGATION_NONE, "view: no server asked");
+    UNIT_CHECK(v->note && strstr(v->note, "gave timeout"),
+               "view: the note says a lookup timed out");
+    UNIT_CHECK(ssd_dns_set_deadline(d, 0) == cfg.deadline,
+               "view: the resolver's own deadline is given back");
+    apr_thread_join(&trv, t);
+    close(fd);
 }
 
 /* ---- the answer stays within 64 KiB with the largest views ---- */
@@ -545,6 +600,7 @@ int main(void)
     test_note();
     test_net();
     test_answer_size();
+    test_view_time();
     rc = UNIT_DONE();
     apr_pool_destroy(pool);
     apr_terminate();
