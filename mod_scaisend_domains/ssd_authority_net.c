@@ -33,6 +33,9 @@ static socklen_t sockaddr_of(const ssd_auth_xchg_t *x,
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
 
     memset(ss, 0, sizeof(*ss));
+    if (!x->address) {
+        return 0;
+    }
     if (inet_pton(AF_INET, x->address, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons(x->port ? x->port : 53);

@@ -22,7 +22,7 @@ typedef enum {
 } ssd_auth_net_rc;
 
 typedef struct {
-    const char *address;        /* IPv4 or IPv6 literal */
+    const char *address;        /* IPv4 or IPv6 literal (NULL: error) */
     apr_port_t port;
     const unsigned char *query; /* wire format, id in its first 2 bytes */
     apr_size_t qlen;

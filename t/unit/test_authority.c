@@ -438,7 +438,7 @@ static void test_net(void)
     responder_t r = {lfd, 2, 0, 0};
     apr_thread_t *t;
     apr_status_t trv;
-    ssd_auth_xchg_t x[5];
+    ssd_auth_xchg_t x[6];
     apr_time_t t0;
 
     close(cfd);                 /* nothing listens there any more */
@@ -448,8 +448,9 @@ static void test_net(void)
     xchg(&x[2], "127.0.0.1", closed);
     xchg(&x[3], "not an address", 53);
     xchg(&x[4], "127.0.0.1", live);
+    xchg(&x[5], NULL, 53);
     t0 = apr_time_now();
-    ssd_auth_exchange(pool, x, 5, t0 + apr_time_from_msec(300));
+    ssd_auth_exchange(pool, x, 6, t0 + apr_time_from_msec(300));
     UNIT_CHECK(x[0].rc == SSD_AUTH_NET_OK && x[4].rc == SSD_AUTH_NET_OK
                && x[0].rlen == x[0].qlen, "net: two replies from a live "
                "server, on their own sockets");
@@ -457,6 +458,8 @@ static void test_net(void)
     UNIT_CHECK(x[2].rc == SSD_AUTH_NET_UNREACHABLE, "net: a closed port is "
                "known at once (connection refused)");
     UNIT_CHECK(x[3].rc == SSD_AUTH_NET_ERROR, "net: not an address");
+    UNIT_CHECK(x[5].rc == SSD_AUTH_NET_ERROR, "net: no address (a name "
+               "whose lookups failed)");
     UNIT_CHECK(apr_time_now() - t0 >= apr_time_from_msec(290)
                && apr_time_now() - t0 < apr_time_from_msec(1000),
                "net: the batch waits until the end given, not longer");
