@@ -264,7 +264,7 @@ static void test_judge_dkim_dmarc(void)
     UNIT_STR_EQ(judge(SSD_AUTH_DMARC, SSD_DNS_OK, V("v=DMARC1; p=none"), 0),
                 "match -", "DMARC: a valid record");
     UNIT_STR_EQ(judge(SSD_AUTH_DMARC, SSD_DNS_OK,
-                      V("v=DMARC1; rua=mailto:a@mail.example.com"), 1),
+                      V("v=DMARC1; adkim=s"), 1),
                 "mismatch policy_missing", "DMARC: no p=");
     UNIT_STR_EQ(judge(SSD_AUTH_DMARC, SSD_DNS_OK, V("hello"), 1),
                 "missing no DMARC record", "DMARC: no record of the kind");

@@ -83,8 +83,8 @@ my %zones = (
         'prop.test' => zone_text('prop.test', $NEW, @GLUE,
             'scaisend._domainkey.mail TXT ' . txt_rdata(rec_value($d, 'dkim')),
             'mail TXT ' . txt_rdata(rec_value($d, 'spf')),
-            # a DMARC record without p=: another record of that kind
-            '_dmarc.mail TXT ' . txt_rdata('v=DMARC1; rua=mailto:r@prop.test')),
+            # a DMARC record without p= or rua=: another record of that kind
+            '_dmarc.mail TXT ' . txt_rdata('v=DMARC1; adkim=s')),
         'lame.prop.test' => zone_text('lame.prop.test', $NEW,
             '@ NS ns1.prop.test.',
             'scaisend._domainkey.mail TXT ' . txt_rdata(rec_value($l, 'dkim')),
@@ -237,7 +237,7 @@ my $NOTE2 = "serial $NEW vs $OLD";
             note => "published on 2 of 2 nameservers; $NOTE2",
             rows => [ ['ns1.prop.test', '127.0.0.2', 'match', $NEW, '-'],
                       ['ns2.prop.test', '127.0.0.3', 'match', $OLD, '-'] ]);
-    view_is($c->{dmarc}, 'DMARC: ns1 another record (no p=), ns2 none',
+    view_is($c->{dmarc}, 'DMARC: ns1 another record (no p=, no rua=), ns2 none',
             zone => 'prop.test', propagation => 'none',
             note => "published on 0 of 2 nameservers; $NOTE2",
             rows => [ ['ns1.prop.test', '127.0.0.2', 'mismatch', $NEW, 'policy_missing'],
