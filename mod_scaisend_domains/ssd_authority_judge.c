@@ -85,14 +85,10 @@ static void by_check(apr_pool_t *p, const ssd_authority_input_t *in,
                        in->public_b64, &r);
         from_check(&r, "no DKIM record", s);
     }
-    else if (in->kind == SSD_AUTH_DMARC) {
+    else {
         ssd_check_dmarc(p, canned_fetch, &c, in->domain, in->policy, in->rua,
                         &r);
         from_check(&r, "no DMARC record", s);
-    }
-    else {
-        ssd_check_spf(p, canned_fetch, &c, in->domain, in->include, &r);
-        from_check(&r, "no SPF record", s);
     }
 }
 
@@ -206,7 +202,12 @@ static void by_spf(apr_pool_t *p, const ssd_authority_input_t *in,
         }
     }
     if (n == 0) {
-        by_check(p, in, ans, s);        /* missing, or quoted_value */
+        for (i = 0; i < ans->txts->nelts; i++) {
+            n += ssd_check_is_quoted(t[i].data, t[i].len)
+                 && ssd_spf_is_record(t[i].data + 1, t[i].len - 2);
+        }
+        set(s, n ? SSD_AUTH_MISMATCH : SSD_AUTH_MISSING,
+            n ? "quoted_value" : "no SPF record");
     }
     else if (n > 1) {
         set(s, SSD_AUTH_MISMATCH, "multiple_records");
