@@ -9,6 +9,12 @@
 #   make -f apxs.mk bench      benchmark against the dev instance (build/bench-get-domain)
 #   make -f apxs.mk bench-pg   100,000 domains: reads on PostgreSQL vs SQLite (build/bench-pg)
 #   make -f apxs.mk clean      remove build products
+#
+#   SANITIZE=1 (with build, unit, test): the module and the unit tests built
+#   with AddressSanitizer and UndefinedBehaviorSanitizer into
+#   build/out/sanitize/ (the normal build is not touched); test then runs
+#   the SQLite suite with that module in httpd (build/sanitize-httpd).
+#   A plain `test` ends with `SANITIZE=1 test`.
 
 APXS    ?= apxs
 CC      ?= gcc
@@ -21,6 +27,12 @@ SRCS      = $(sort $(wildcard $(SRCDIR)/*.c))
 HDRS      = $(wildcard $(SRCDIR)/*.h)
 CORE_SRCS = $(sort $(wildcard $(SRCDIR)/ssd_*.c))
 SO        := $(SRCDIR)/.libs/$(MOD).so
+SANITIZE  ?= 0
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -g -O1
+ifeq ($(SANITIZE),1)
+OUT       := build/out/sanitize
+SO        := $(OUT)/$(MOD).so
+endif
 
 WARN      := -std=gnu99 -Wall -Wextra -Werror
 PKGS      := openssl json-c libpsl libidn2 ldns apr-1 apr-util-1
@@ -46,6 +58,21 @@ all: build
 
 build: $(SO)
 
+ifeq ($(SANITIZE),1)
+# Not apxs: libtool would put the sanitized objects next to the normal ones.
+# The flags apxs would add (httpd's includes and defines), plus the sanitizers.
+APXS_CPPFLAGS = $(shell $(APXS) -q EXTRA_CPPFLAGS) -I$(shell $(APXS) -q INCLUDEDIR)
+MOD_OBJS = $(patsubst $(SRCDIR)/%.c,$(OUT)/mod/%.o,$(SRCS))
+
+$(OUT)/mod/%.o: $(SRCDIR)/%.c $(HDRS) apxs.mk
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(SAN_FLAGS) -fPIC $(APXS_CPPFLAGS) -I$(SRCDIR) $(DEP_CFLAGS) -c -o $@ $<
+
+$(SO): $(MOD_OBJS) $(OUT)/sources.list
+	$(CC) -shared $(SAN_FLAGS) -o $@ $(MOD_OBJS) $(DEP_LIBS)
+	@! nm -D --undefined-only $@ | grep -w 'ssd_[a-z_0-9]*' \
+	    || { echo "undefined module symbols in $@" >&2; rm -f $@; exit 1; }
+else
 # apxs/libtool names the library after -o; everything is recompiled when any
 # source or header changes (or when a source file appears or disappears).
 $(SO): $(SRCS) $(HDRS) $(OUT)/sources.list apxs.mk
@@ -60,6 +87,7 @@ $(SO): $(SRCS) $(HDRS) $(OUT)/sources.list apxs.mk
 	@! nm -D --undefined-only $@ | grep -w 'ssd_[a-z_0-9]*' \
 	    || { echo "undefined module symbols in $@" >&2; rm -f $@; exit 1; }
 	@test -f $@
+endif
 
 comma := ,
 
@@ -74,6 +102,12 @@ deps:
 
 CORE_OBJS = $(patsubst $(SRCDIR)/%.c,$(OUT)/unit/obj/%.o,$(CORE_SRCS))
 UNIT_CFLAGS = $(WARN) -g -O1 -I$(SRCDIR) -It/unit $(DEP_CFLAGS)
+ifeq ($(SANITIZE),1)
+UNIT_CFLAGS += $(SAN_FLAGS)
+# any report fails the test program: ASan aborts by itself, UBSan is told to
+unit: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
+unit: export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1
+endif
 
 $(OUT)/unit/obj/%.o: $(SRCDIR)/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -95,8 +129,17 @@ unit: $(UNIT_BINS) $(SPF_SYNTAX)
 	echo "unit: $$n test programs, $$fail failed"; \
 	test $$fail -eq 0
 
+ifeq ($(SANITIZE),1)
 test: deps build unit
-	build/run-tests
+	SCAISEND_SANITIZE=1 build/run-tests
+else
+# The SQLite suite under the sanitizers runs after the normal runs, also
+# when they failed (its findings are worth having); either failing fails.
+test: deps build unit
+	@status=0; build/run-tests || status=1; \
+	$(MAKE) -f apxs.mk SANITIZE=1 test || status=1; \
+	exit $$status
+endif
 
 run: deps build
 	build/run-dev
