@@ -136,9 +136,10 @@ else
 # The SQLite suite under the sanitizers runs after the normal runs, also
 # when they failed (its findings are worth having); either failing fails.
 test: deps build unit
-	@status=0; build/run-tests || status=1; \
-	$(MAKE) -f apxs.mk SANITIZE=1 test || status=1; \
-	exit $$status
+	@n=PASS; s=PASS; build/run-tests || n=FAIL; \
+	$(MAKE) --no-print-directory -f apxs.mk SANITIZE=1 test || s=FAIL; \
+	echo "make test: suite $$n, sanitized suite $$s"; \
+	if [ $$n$$s = PASSPASS ]; then echo "Result: PASS"; else echo "Result: FAIL"; exit 1; fi
 endif
 
 run: deps build
