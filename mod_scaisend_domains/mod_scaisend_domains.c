@@ -8,6 +8,7 @@
 #include "ssd_domain.h"
 #include "ssd_view.h"
 
+#include <http_core.h>
 #include <http_protocol.h>
 #include <http_request.h>
 #include <openssl/crypto.h>
@@ -22,10 +23,14 @@ static int ssd_handler(request_rec *r)
     memset(&q, 0, sizeof(q));
     q.r = r;
     q.conf = ssd_conf_get(r->server);
+    /* the id in this request's log lines, for the caller to quote */
+    apr_table_setn(r->err_headers_out, "X-Request-Id", ssd_request_id(r));
     if (ssd_principal_from_env(&q) != 0) {
         return OK;
     }
-    return ssd_route(&q);
+    ssd_route(&q);
+    ssd_status_count_request(q.route, r->status);
+    return OK;
 }
 
 /* ErrorDocument target: errors raised before the module runs (a refused
@@ -41,6 +46,10 @@ static void describe_status(int status, const char **code, const char **msg)
     case HTTP_FORBIDDEN:
         *code = "forbidden";
         *msg = "the token does not allow this";
+        break;
+    case HTTP_BAD_REQUEST:
+        *code = "invalid_body";
+        *msg = "the request could not be read";
         break;
     case HTTP_REQUEST_ENTITY_TOO_LARGE:
         *code = "payload_too_large";
@@ -65,7 +74,22 @@ static int ssd_error_handler(request_rec *r)
         status = HTTP_NOT_FOUND;
     }
     describe_status(status, &code, &msg);
+    ssd_status_count_request(-1, status);
     return ssd_send_error(r, status, code, msg, NULL);
+}
+
+/* What a server's settings came to, at debug: "apachectl -t" with
+ * LogLevel scaisend_domains:debug shows how every value was read. */
+static void log_settings(apr_pool_t *p, server_rec *s)
+{
+    ssd_conf_t *c = ssd_conf_get(s);
+    const char *const *reserved = ssd_conf_reserved(p, c);
+
+    SSD_SLOG(APLOG_DEBUG, 0, s, 4, "settings of %s:%u: SPF include %s; "
+             "reserved %s%s; DKIM keys of %d bits; nameservers %s",
+             s->server_hostname ? s->server_hostname : "*", (unsigned)s->port,
+             c->spf_include, reserved[0], reserved[1] ? " and more" : "",
+             c->key_bits, ssd_conf_dns_describe(p, c));
 }
 
 /* Runs before "httpd -t" reports, so configuration errors show there. */
@@ -77,14 +101,15 @@ static int ssd_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)pconf, (void)plog, (void)ptemp;
     if ((err = ssd_db_check())) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "scaisend: %s", err);
+        SSD_SLOG(APLOG_EMERG, 0, s, 2, "%s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     for (sp = s; sp; sp = sp->next) {
         if ((err = ssd_conf_check(sp))) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, "scaisend: %s", err);
+            SSD_SLOG(APLOG_EMERG, 0, sp, 2, "%s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        log_settings(ptemp, sp);
     }
     return OK;
 }
@@ -94,9 +119,20 @@ static int ssd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     (void)plog;
     ssd_dkim_secure_heap();
+    /* once per start (not in the pass that only checks the config) */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        SSD_SLOG(APLOG_NOTICE, 0, s, 1, "mod_scaisend_domains %s started",
+                 SSD_VERSION);
+        ssd_conf_log_warnings(pconf, s);
+    }
     if (ssd_domain_init(pconf) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "scaisend: the public "
-                     "suffix list could not be loaded");
+        SSD_SLOG(APLOG_CRIT, 0, s, 3, "the public suffix list could not "
+                 "be loaded");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (ssd_status_post_config(pconf, s) != OK
+        || ssd_webhook_post_config(pconf, s) != OK
+        || ssd_job_post_config(pconf, s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return ssd_db_post_config(pconf, ptemp, s);
@@ -110,8 +146,11 @@ static void ssd_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_check_config(ssd_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ssd_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_child_init(ssd_sign_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(ssd_job_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ssd_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ssd_error_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(ssd_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(scaisend_domains) = {

@@ -8,12 +8,24 @@
 #include <util_filter.h>
 #include <json-c/json.h>
 
+#include "ssd_text.h"
+
+#include "ssd_log.h"
 #include "ssd_policy.h"
+#include "ssd_recheck.h"
 #include "ssd_sender.h"
 #include "ssd_store.h"
+#include "ssd_verify.h"
+#include "ssd_webhook.h"
 
 #define SSD_HANDLER "scaisend-domains"
 #define SSD_ERROR_HANDLER "scaisend-domains-error"
+#define SSD_STATUS_HANDLER "scaisend-domains-status"
+
+/* The release, from the VERSION file (apxs.mk passes -DSSD_VERSION). */
+#ifndef SSD_VERSION
+#define SSD_VERSION "0.0.0-dev"
+#endif
 
 /* Directive names: one place, so a misspelling fails to compile. */
 #define SSD_DIR_KEK_FILE "ScaiSendKeyEncryptionKeyFile"
@@ -37,6 +49,19 @@
 #define SSD_DIR_VERIFY_BUDGET "ScaiSendVerifyBudget"
 #define SSD_DIR_VERIFY_INTERVAL "ScaiSendVerifyInterval"
 #define SSD_DIR_MAX_DOMAINS "ScaiSendMaxDomainsPerTenant"
+#define SSD_DIR_HELO_NAME "ScaiSendHeloName"
+#define SSD_DIR_VERIFY_GRACE "ScaiSendVerifyGrace"
+#define SSD_DIR_RECHECK_INTERVAL "ScaiSendRecheckInterval"
+#define SSD_DIR_PENDING_WINDOW "ScaiSendPendingWindow"
+#define SSD_DIR_RECHECK_RATE "ScaiSendRecheckRate"
+#define SSD_DIR_PENDING_EXPIRY "ScaiSendPendingExpiry"
+#define SSD_DIR_ROTATE_AFTER "ScaiSendDKIMRotateAfter"
+#define SSD_DIR_KEY_CACHE "ScaiSendKeyCache"
+#define SSD_DIR_KEY_CACHE_TTL "ScaiSendKeyCacheTTL"
+#define SSD_DIR_CONFIG_WARNING "ScaiSendConfigWarning"
+#define SSD_DIR_WEBHOOK_URL "ScaiSendWebhookURL"
+#define SSD_DIR_WEBHOOK_SECRET "ScaiSendWebhookSecretFile"
+#define SSD_DIR_WEBHOOK_TIMEOUT "ScaiSendWebhookTimeout"
 
 extern module AP_MODULE_DECLARE_DATA scaisend_domains_module;
 
@@ -52,7 +77,9 @@ typedef struct {
     int key_bits;
     const char *selector_base;
     const char *spf_include;
+    const char *helo_name;          /* %{h} of SPF macros */
     apr_array_header_t *reserved;   /* const char *: refused names */
+    const char *reserved_default;   /* when none: the include's domain */
     const char *api_base;
     apr_off_t max_body;
     int zone_ttl;
@@ -69,6 +96,20 @@ typedef struct {
     int verify_budget_ms;           /* a whole verification */
     int verify_interval_s;          /* between verifications of a domain */
     int max_domains;                /* per owner; 0: no limit */
+    /* verification over time, in ms (0: off) */
+    apr_int64_t grace_ms;
+    apr_int64_t recheck_interval_ms;
+    apr_int64_t pending_window_ms;
+    apr_int64_t pending_expiry_ms;
+    apr_int64_t rotate_after_ms;
+    int recheck_rate;               /* background verifications per second */
+    int key_cache;                  /* unwrapped keys per process; 0: off */
+    apr_int64_t key_cache_ttl_ms;   /* an unused key stays at most this */
+    const char *webhook_url;        /* NULL: no webhooks */
+    const char *webhook_target;     /* scheme://host:port, for the log */
+    const char *webhook_secret_file;
+    ssd_webhook_key_t *webhook_key; /* wiped with pconf */
+    int webhook_timeout_s;          /* one delivery attempt */
 } ssd_conf_t;
 
 /* The request as the routes see it. */
@@ -77,9 +118,38 @@ typedef struct {
     ssd_conf_t *conf;
     ssd_principal_t who;
     ssd_store_t *store;             /* NULL until ssd_req_store() */
+    ssd_log_t *log;                 /* for core units; NULL until needed */
+    int route;                      /* index in the route table, -1 none */
 } ssd_req_t;
 
 /* mod_scaisend_domains_config.c */
+/* mod_scaisend_domains_log.c: every log line of the module --
+ *   SSD_RLOG(APLOG_ERR, status, r, 105, "no database connection");
+ *   SSD_SLOG(APLOG_NOTICE, 0, s, 1, "started");
+ * -- with its message number (SSDnnnn, README) and, for a request, its id.
+ * The level is checked before anything is formatted. */
+#define SSD_RLOG(level, status, r, num, ...) do { \
+        if (APLOG_R_IS_LEVEL((r), (level))) \
+            ssd_rlog(__FILE__, __LINE__, APLOG_MODULE_INDEX, (level), \
+                     (status), (r), (num), __VA_ARGS__); \
+    } while (0)
+#define SSD_SLOG(level, status, s, num, ...) do { \
+        if (APLOG_IS_LEVEL((s), (level))) \
+            ssd_slog(__FILE__, __LINE__, APLOG_MODULE_INDEX, (level), \
+                     (status), (s), (num), __VA_ARGS__); \
+    } while (0)
+void ssd_rlog(const char *file, int line, int module_index, int level,
+              apr_status_t status, const request_rec *r, int num,
+              const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+void ssd_slog(const char *file, int line, int module_index, int level,
+              apr_status_t status, const server_rec *s, int num,
+              const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+const char *ssd_request_id(const request_rec *r);
+/* A sink for the core units working for r (DNS queries, statements). */
+ssd_log_t *ssd_request_log(request_rec *r);
+/* The same for work without a request; id stands for the request id. */
+ssd_log_t *ssd_server_log(apr_pool_t *p, server_rec *s, const char *id);
+
 typedef struct {
     apr_size_t offset;          /* of the field in ssd_conf_t */
     int is_off_t;               /* apr_off_t field, else int */
@@ -96,13 +166,69 @@ const char *const *ssd_conf_reserved(apr_pool_t *p, const ssd_conf_t *c);
 /* Start-up: fill defaults in and check what a server needs; shared by
  * "httpd -t" and a real start. Returns NULL or the message. */
 const char *ssd_conf_check(server_rec *s);
+/* The ScaiSendConfigWarning messages, to the error log. */
+void ssd_conf_log_warnings(apr_pool_t *pconf, server_rec *s);
 
 /* mod_scaisend_domains_config_dns.c */
 const char *ssd_set_resolver(cmd_parms *cmd, void *dc, const char *arg);
 void ssd_conf_dns_defaults(ssd_conf_t *c);
+/* "192.0.2.53 port 53, ::1 port 5353", for the start-up log. */
+const char *ssd_conf_dns_describe(apr_pool_t *p, const ssd_conf_t *c);
 void ssd_conf_dns_finish(ssd_conf_t *c);
 void ssd_conf_dns_merge(ssd_conf_t *c, const ssd_conf_t *base,
                         const ssd_conf_t *add);
+
+/* mod_scaisend_domains_config_recheck.c: durations ("90s", "72h") */
+typedef struct {
+    apr_size_t offset;          /* an apr_int64_t of ssd_conf_t, in ms */
+    apr_int64_t min_ms, max_ms; /* 0 (off) is always allowed */
+} ssd_duration_spec_t;
+const char *ssd_set_duration(cmd_parms *cmd, void *dc, const char *arg);
+extern const ssd_duration_spec_t ssd_grace_spec, ssd_interval_spec,
+    ssd_window_spec, ssd_expiry_spec, ssd_rotate_spec, ssd_key_cache_ttl_spec;
+extern const ssd_number_spec_t ssd_rate_spec, ssd_key_cache_spec;
+void ssd_conf_recheck_defaults(ssd_conf_t *c);
+void ssd_conf_recheck_merge(ssd_conf_t *c, const ssd_conf_t *base,
+                            const ssd_conf_t *add);
+void ssd_conf_recheck_finish(ssd_conf_t *c);
+ssd_schedule_t ssd_conf_schedule(const ssd_conf_t *c);
+/* mod_scaisend_domains_config_webhook.c */
+const char *ssd_set_webhook_url(cmd_parms *cmd, void *dc, const char *arg);
+const char *ssd_set_webhook_secret(cmd_parms *cmd, void *dc, const char *arg);
+extern const ssd_number_spec_t ssd_webhook_timeout_spec;
+#define SSD_WEBHOOK_DIRECTIVES \
+    AP_INIT_TAKE1(SSD_DIR_WEBHOOK_URL, ssd_set_webhook_url, NULL, RSRC_CONF, \
+                  "http:// or https:// URL that events are posted to"), \
+    AP_INIT_TAKE1(SSD_DIR_WEBHOOK_SECRET, ssd_set_webhook_secret, NULL, \
+                  RSRC_CONF, "file holding the webhook signing secret, " \
+                  "whsec_ + base64"), \
+    AP_INIT_TAKE1(SSD_DIR_WEBHOOK_TIMEOUT, ssd_set_number, \
+                  (void *)&ssd_webhook_timeout_spec, RSRC_CONF, \
+                  "seconds one webhook delivery attempt may take " \
+                  "(default 15)")
+void ssd_conf_webhook_defaults(ssd_conf_t *c);
+void ssd_conf_webhook_merge(ssd_conf_t *c, const ssd_conf_t *base,
+                            const ssd_conf_t *add);
+/* Defaults, and NULL or why the server cannot start. */
+const char *ssd_conf_webhook_check(ssd_conf_t *c);
+
+/* mod_scaisend_domains_webhook.c: delivery of one event (the background
+ * job calls it; any thread). */
+typedef struct {
+    int delivered;              /* 1: a 2xx answer */
+    int http_status;            /* the answer's status; 0: none came */
+    const char *error;          /* NULL when delivered; else for the log:
+                                 * "HTTP 500", "timed out after 15 s", ... */
+    apr_interval_time_t elapsed;
+} ssd_webhook_result_t;
+/* POST body (the JSON of ssd_webhook_body) to c's ScaiSendWebhookURL,
+ * signed for this attempt (webhook-timestamp: now). Returns res->delivered.
+ * p: for this attempt only (a subpool; the easy handle is freed with it). */
+int ssd_webhook_deliver(server_rec *s, apr_pool_t *p, const ssd_conf_t *c,
+                        const char *id, const char *body,
+                        ssd_webhook_result_t *res);
+/* post_config: libcurl's global set-up, undone with pconf. */
+int ssd_webhook_post_config(apr_pool_t *pconf, server_rec *s);
 
 /* mod_scaisend_domains_db.c */
 const char *ssd_db_check(void);
@@ -110,6 +236,8 @@ int ssd_db_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 /* The request's database connection, taken from mod_dbd's pool on first
  * use; NULL when the database is unavailable (a 503 has then been sent). */
 ssd_store_t *ssd_req_store(ssd_req_t *q);
+/* The same, but NULL without sending anything when unavailable. */
+ssd_store_t *ssd_req_store_try(ssd_req_t *q);
 /* Give the connection back now (before a long wait, such as DNS); the
  * next ssd_req_store takes one again. */
 void ssd_req_store_release(ssd_req_t *q);
@@ -134,7 +262,10 @@ typedef struct {
 } ssd_body_t;
 void ssd_body_open(ssd_body_t *b, request_rec *r);
 /* Up to size bytes into buf: the count, 0 at the end, or -status (413 over
- * LimitRequestBody, 400 when it cannot be read). */
+ * ScaiSendMaxBodySize, 400 when it cannot be read, SSD_BODY_ANSWERED when
+ * httpd has sent the error itself -- LimitRequestBody: its 413, JSON
+ * through "ErrorDocument 413 /scaisend-error"). */
+#define SSD_BODY_ANSWERED 1
 apr_ssize_t ssd_body_read(ssd_body_t *b, char *buf, apr_size_t size);
 /* The JSON error for a failed body read (status 413 or 400); limit > 0 is
  * named in the message. */
@@ -144,8 +275,21 @@ int ssd_send_body_error(ssd_req_t *q, int status, apr_off_t limit);
 /* 0 when q->who is filled; -1 when an error response has been sent. */
 int ssd_principal_from_env(ssd_req_t *q);
 
+/* mod_scaisend_domains_status.c */
+int ssd_status_post_config(apr_pool_t *pconf, server_rec *s);
+void ssd_status_count_request(int route, int status);
+int ssd_status_handler(request_rec *r);
+
+/* mod_scaisend_domains_job.c: the background job (mod_watchdog) */
+int ssd_job_post_config(apr_pool_t *pconf, server_rec *s);
+/* Stops the job before the child's pools go (child_init). */
+void ssd_job_child_init(apr_pool_t *pchild, server_rec *s);
+
 /* mod_scaisend_domains_router.c */
 int ssd_route(ssd_req_t *q);
+int ssd_route_count(void);
+/* "GET /domains/{id}": the route's name in the status counters. */
+const char *ssd_route_name(apr_pool_t *p, int i);
 
 /* mod_scaisend_domains_domains.c */
 int ssd_domains_create(ssd_req_t *q);
@@ -164,6 +308,51 @@ apr_array_header_t *ssd_domain_rows(ssd_req_t *q, const ssd_domain_t *d,
 
 /* mod_scaisend_domains_verify.c */
 int ssd_domain_verify(ssd_req_t *q, const char *id);
+
+/* Work done for a request or by the background job: what a verification
+ * (and the job's other tasks) need besides a request. */
+typedef struct {
+    apr_pool_t *pool;
+    server_rec *server;
+    ssd_conf_t *conf;
+    const char *sub;                /* the actor of its audit events */
+    ssd_log_t *log;
+    ssd_store_t *store;             /* held connection, or NULL */
+} ssd_work_t;
+
+/* mod_scaisend_domains_db.c: a connection for work, given back with
+ * ssd_work_release or when its pool goes; NULL when unavailable. */
+ssd_store_t *ssd_work_store(ssd_work_t *w);
+void ssd_work_release(ssd_work_t *w);
+
+/* mod_scaisend_domains_verification.c: one verification of a domain --
+ * the claim (single flight), the lookups holding no connection, the
+ * outcome with the state, the events and a pending key's activation in
+ * one transaction. */
+typedef enum {
+    SSD_RUN_DONE,               /* answer: the verification's answer */
+    SSD_RUN_NOT_RUN,            /* checks could not start; nothing stored */
+    SSD_RUN_CLAIMED,            /* another run holds the claim, or one ran
+                                   within the interval: state filled */
+    SSD_RUN_NO_KEY,             /* the domain has no active key */
+    SSD_RUN_RESOLVER,           /* no resolver could be set up */
+    SSD_RUN_GONE,               /* the domain was deleted */
+    SSD_RUN_STORAGE             /* the database failed: store->error */
+} ssd_run_rc;
+
+typedef struct {
+    const char *answer;         /* JSON text */
+    ssd_verify_state_t state;   /* the claim, for SSD_RUN_CLAIMED */
+    ssd_outcome_e outcome;
+} ssd_run_t;
+
+ssd_run_rc ssd_verification_run(ssd_work_t *w, ssd_domain_t *d,
+                                ssd_run_t *out);
+/* The verification input of a domain (keys chosen by the caller). */
+void ssd_verification_input(ssd_work_t *w, const ssd_domain_t *d,
+                            const ssd_dkim_key_t *active,
+                            const ssd_dkim_key_t *pending,
+                            ssd_verify_input_t *in);
 
 /* mod_scaisend_domains_list.c: query parameters (400 sent on error) */
 typedef int (*ssd_param_fn)(ssd_req_t *q, const char *name, char *value,
@@ -192,6 +381,8 @@ json_object *ssd_sender_json(apr_pool_t *p, const char *domain,
 
 /* mod_scaisend_domains_sign.c */
 int ssd_dkim_sign(ssd_req_t *q);
+/* The process's key cache and prefetched digests (child_init). */
+void ssd_sign_child_init(apr_pool_t *child, server_rec *s);
 
 /* mod_scaisend_domains_events.c */
 int ssd_domain_events(ssd_req_t *q, const char *id);

@@ -4,6 +4,8 @@
 #include "ssd_dkim.h"
 #include "ssd_domain.h"
 
+#include <http_core.h>
+
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -30,6 +32,8 @@ void *ssd_conf_create(apr_pool_t *p, server_rec *s)
     c->key_overlap_s = UNSET_INT;
     c->max_domains = UNSET_INT;
     ssd_conf_dns_defaults(c);
+    ssd_conf_recheck_defaults(c);
+    ssd_conf_webhook_defaults(c);
     return c;
 }
 
@@ -45,6 +49,7 @@ void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv)
     c->key_bits = PICK_INT(key_bits);
     c->selector_base = PICK(selector_base);
     c->spf_include = PICK(spf_include);
+    c->helo_name = PICK(helo_name);
     c->reserved = PICK(reserved);
     c->api_base = PICK(api_base);
     c->max_body = PICK_INT(max_body);
@@ -59,6 +64,8 @@ void *ssd_conf_merge(apr_pool_t *p, void *basev, void *addv)
     c->claim_role = PICK(claim_role);
     c->claim_exp = PICK(claim_exp);
     ssd_conf_dns_merge(c, base, add);
+    ssd_conf_recheck_merge(c, base, add);
+    ssd_conf_webhook_merge(c, base, add);
     return c;
 }
 
@@ -80,6 +87,10 @@ static void ssd_conf_finish(server_rec *s)
     if (c->max_domains == UNSET_INT) c->max_domains = DEFAULT_MAX_DOMAINS;
     if (!c->selector_base) c->selector_base = DEFAULT_SELECTOR;
     if (!c->spf_include) c->spf_include = DEFAULT_SPF_INCLUDE;
+    if (!c->helo_name) c->helo_name = c->spf_include;
+    c->reserved_default = ssd_domain_registrable(s->process->pconf,
+                                                 c->spf_include);
+    if (!c->reserved_default) c->reserved_default = c->spf_include;
     if (!c->api_base) c->api_base = DEFAULT_API_BASE;
     if (!c->claim_prefix) c->claim_prefix = "OIDC_CLAIM_";
     if (!c->claim_sub) c->claim_sub = "sub";
@@ -88,9 +99,11 @@ static void ssd_conf_finish(server_rec *s)
     if (!c->claim_role) c->claim_role = "role";
     if (!c->claim_exp) c->claim_exp = "exp";
     ssd_conf_dns_finish(c);
+    ssd_conf_recheck_finish(c);
 }
 
-/* Refused names: those configured, else the SPF include's own domain. */
+/* Refused names: those configured, else the registrable domain of the
+ * SPF include (scailabs.ai for scaisend.scailabs.ai). */
 const char *const *ssd_conf_reserved(apr_pool_t *p, const ssd_conf_t *c)
 {
     const char **list;
@@ -101,9 +114,7 @@ const char *const *ssd_conf_reserved(apr_pool_t *p, const ssd_conf_t *c)
         list[i] = APR_ARRAY_IDX(c->reserved, i, const char *);
     }
     if (n == 0) {
-        const char *dot = strchr(c->spf_include, '.');
-
-        list[0] = dot && strchr(dot + 1, '.') ? dot + 1 : c->spf_include;
+        list[0] = c->reserved_default;
     }
     return list;
 }
@@ -133,17 +144,34 @@ static const char *set_kek_file(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* A decimal number, nothing else (no sign, no space, no suffix). */
+static int strict_number(const char *arg, long max, long *out)
+{
+    const char *c;
+    long v = 0;
+
+    for (c = arg; *c; c++) {
+        if (!apr_isdigit(*c) || v > (max - (*c - '0')) / 10) {
+            return 0;
+        }
+        v = v * 10 + (*c - '0');
+    }
+    *out = v;
+    return c > arg;
+}
+
 static const char *set_key_bits(cmd_parms *cmd, void *dc, const char *arg)
 {
-    int bits = atoi(arg);
+    long bits = 0;
 
     (void)dc;
-    if (bits != 2048 && bits != 3072 && bits != 4096) {
+    if (!strict_number(arg, 100000, &bits)
+        || (bits != 2048 && bits != 3072 && bits != 4096)) {
         return apr_pstrcat(cmd->pool, SSD_DIR_KEY_BITS, " must be 2048, "
                            "3072 or 4096 (keys under 2048 bits are refused), "
                            "not ", arg, NULL);
     }
-    cmd_conf(cmd)->key_bits = bits;
+    cmd_conf(cmd)->key_bits = (int)bits;
     return NULL;
 }
 
@@ -167,43 +195,59 @@ static const char *set_selector(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static const char *host_name_error(cmd_parms *cmd, const char *arg)
+/* The SPF include: a host name, underscores allowed (_spf.example.net). */
+static const char *set_spf_include(cmd_parms *cmd, void *dc, const char *arg)
 {
+    ssd_conf_t *c = cmd_conf(cmd);
+    const char *host, *err = ssd_host_normalise(cmd->pool, arg, &host);
+
+    (void)dc;
+    if (err) {
+        return apr_pstrcat(cmd->pool, SSD_DIR_SPF_INCLUDE, ": ", arg, ": ",
+                           err, NULL);
+    }
+    c->spf_include = host;
+    return NULL;
+}
+
+/* The HELO name of ScaiSend's servers, for %{h} in SPF macros. */
+static const char *set_helo_name(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *host, *err = ssd_host_normalise(cmd->pool, arg, &host);
+
+    (void)dc;
+    if (err) {
+        return apr_pstrcat(cmd->pool, SSD_DIR_HELO_NAME, ": ", arg, ": ",
+                           err, NULL);
+    }
+    cmd_conf(cmd)->helo_name = host;
+    return NULL;
+}
+
+/* A reserved name, normalised as tenants' names are (lower case, no final
+ * dot, A-labels), so that it is compared with them as they are stored. */
+static const char *add_reserved(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ssd_conf_t *c = cmd_conf(cmd);
     ssd_domain_name_t name;
     const char *err = ssd_domain_normalise(cmd->temp_pool, arg, "s", NULL,
                                            &name);
 
+    (void)dc;
     if (err && !strstr(err, "public suffix")) {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", arg, ": ", err,
+        return apr_pstrcat(cmd->pool, SSD_DIR_RESERVED, ": ", arg, ": ", err,
                            NULL);
     }
-    return NULL;
-}
-
-static const char *set_spf_include(cmd_parms *cmd, void *dc, const char *arg)
-{
-    const char *err = host_name_error(cmd, arg);
-
-    (void)dc;
-    if (!err) {
-        cmd_conf(cmd)->spf_include = apr_pstrdup(cmd->pool, arg);
-    }
-    return err;
-}
-
-static const char *add_reserved(cmd_parms *cmd, void *dc, const char *arg)
-{
-    ssd_conf_t *c = cmd_conf(cmd);
-    const char *err = host_name_error(cmd, arg);
-
-    (void)dc;
     if (err) {
-        return err;
+        return apr_pstrcat(cmd->pool, SSD_DIR_RESERVED, ": ", arg, " is a "
+                           "public suffix, which no tenant can register "
+                           "anyway", NULL);
     }
     if (!c->reserved) {
         c->reserved = apr_array_make(cmd->pool, 2, sizeof(const char *));
     }
-    APR_ARRAY_PUSH(c->reserved, const char *) = apr_pstrdup(cmd->pool, arg);
+    APR_ARRAY_PUSH(c->reserved, const char *) = apr_pstrdup(cmd->pool,
+                                                            name.domain);
     return NULL;
 }
 
@@ -220,14 +264,13 @@ static const char *set_api_base(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-/* A decimal integer within [min, max]. */
+/* A decimal integer within [min, max] (min >= 0), nothing else. */
 static const char *parse_int(cmd_parms *cmd, const char *arg, long min,
                              long max, long *out)
 {
-    char *end;
-    long v = strtol(arg, &end, 10);
+    long v = 0;
 
-    if (!*arg || *end || v < min || v > max) {
+    if (!strict_number(arg, max, &v) || v < min) {
         return apr_psprintf(cmd->pool, "%s must be a number from %ld to %ld",
                             cmd->cmd->name, min, max);
     }
@@ -289,6 +332,50 @@ static const char *set_claim(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* ScaiSendConfigWarning: a warning for a configuration that is incomplete
+ * on purpose (the Debian package names a missing auth.conf with it); the
+ * server starts. Printed on stderr by the first reading of the config
+ * ("apachectl -t", the terminal of a start) and kept in pconf for the
+ * error log (ssd_conf_log_warnings). */
+#define WARNINGS_KEY "scaisend_domains:config_warnings"
+
+static const char *config_warning(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_array_header_t *list = NULL;
+    const char *text = apr_psprintf(cmd->pool, "%s (%s:%d)", arg,
+                                    cmd->directive->filename,
+                                    cmd->directive->line_num);
+
+    (void)dc;
+    apr_pool_userdata_get((void **)&list, WARNINGS_KEY, cmd->pool);
+    if (!list) {
+        list = apr_array_make(cmd->pool, 1, sizeof(const char *));
+        apr_pool_userdata_setn(list, WARNINGS_KEY, NULL, cmd->pool);
+    }
+    APR_ARRAY_PUSH(list, const char *) = text;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        server_rec *to_stderr = NULL;   /* no log is open yet */
+
+        SSD_SLOG(APLOG_WARNING, 0, to_stderr, 9, "%s", text);
+    }
+    return NULL;
+}
+
+void ssd_conf_log_warnings(apr_pool_t *pconf, server_rec *s)
+{
+    apr_array_header_t *list = NULL;
+    int i;
+
+    apr_pool_userdata_get((void **)&list, WARNINGS_KEY, pconf);
+    for (i = 0; list && i < list->nelts; i++) {
+        SSD_SLOG(APLOG_WARNING, 0, s, 9, "%s",
+                 APR_ARRAY_IDX(list, i, const char *));
+    }
+}
+
+#define DURATION_DIRECTIVE(name, spec, help) \
+    AP_INIT_TAKE1(name, ssd_set_duration, (void *)&spec, RSRC_CONF, help)
+
 #define NUMBER_DIRECTIVE(name, spec, help) \
     AP_INIT_TAKE1(name, ssd_set_number, (void *)&spec, RSRC_CONF, help)
 
@@ -305,6 +392,9 @@ const command_rec ssd_directives[] = {
                   "DKIM selector base (default scaisend)"),
     AP_INIT_TAKE1(SSD_DIR_SPF_INCLUDE, set_spf_include, NULL, RSRC_CONF,
                   "host named by include: in the SPF record"),
+    AP_INIT_TAKE1(SSD_DIR_HELO_NAME, set_helo_name, NULL, RSRC_CONF,
+                  "HELO name of the sending servers, for %{h} in SPF "
+                  "(default: the SPF include's host)"),
     AP_INIT_ITERATE(SSD_DIR_RESERVED, add_reserved, NULL, RSRC_CONF,
                     "provider domains that tenants may not register"),
     AP_INIT_TAKE1(SSD_DIR_API_BASE, set_api_base, NULL, RSRC_CONF,
@@ -333,6 +423,31 @@ const command_rec ssd_directives[] = {
     CLAIM_DIRECTIVE(SSD_DIR_CLAIM_ROLE, claim_role, "claim holding the role"),
     CLAIM_DIRECTIVE(SSD_DIR_CLAIM_EXP, claim_exp,
                     "claim holding the expiry time"),
+    DURATION_DIRECTIVE(SSD_DIR_VERIFY_GRACE, ssd_grace_spec,
+                       "how long a verified domain whose checks fail stays "
+                       "degraded (still sending) before it is unverified "
+                       "(default 72h; 0: at once)"),
+    DURATION_DIRECTIVE(SSD_DIR_RECHECK_INTERVAL, ssd_interval_spec,
+                       "how often verified domains are checked again in the "
+                       "background (default 6h; 0: never)"),
+    DURATION_DIRECTIVE(SSD_DIR_PENDING_WINDOW, ssd_window_spec,
+                       "how long pending and unverified domains are checked "
+                       "again in the background (default 72h)"),
+    NUMBER_DIRECTIVE(SSD_DIR_RECHECK_RATE, ssd_rate_spec,
+                     "background verifications per second at most "
+                     "(default 5)"),
+    DURATION_DIRECTIVE(SSD_DIR_PENDING_EXPIRY, ssd_expiry_spec,
+                       "delete domains never verified this long after their "
+                       "creation (default 0: never)"),
+    DURATION_DIRECTIVE(SSD_DIR_ROTATE_AFTER, ssd_rotate_spec,
+                       "create the next DKIM key when the active one is this "
+                       "old (default 0: never)"),
+    NUMBER_DIRECTIVE(SSD_DIR_KEY_CACHE, ssd_key_cache_spec,
+                     "unwrapped DKIM keys each process keeps for signing "
+                     "(default 1000; 0: none)"),
+    DURATION_DIRECTIVE(SSD_DIR_KEY_CACHE_TTL, ssd_key_cache_ttl_spec,
+                       "how long an unwrapped key not used for signing stays "
+                       "in memory (default 1s)"),
     AP_INIT_ITERATE(SSD_DIR_RESOLVER, ssd_set_resolver, NULL, RSRC_CONF,
                     "nameservers for verification: address[:port] ..."),
     NUMBER_DIRECTIVE(SSD_DIR_DNS_TIMEOUT, ssd_dns_timeout_spec,
@@ -343,6 +458,9 @@ const command_rec ssd_directives[] = {
     NUMBER_DIRECTIVE(SSD_DIR_VERIFY_INTERVAL, ssd_verify_interval_spec,
                      "seconds between verifications of one domain "
                      "(default 10; 0 allows back-to-back runs)"),
+    AP_INIT_TAKE1(SSD_DIR_CONFIG_WARNING, config_warning, NULL, RSRC_CONF,
+                  "a warning to print at start-up (an incomplete setup)"),
+    SSD_WEBHOOK_DIRECTIVES,
     {NULL}
 };
 
@@ -358,5 +476,5 @@ const char *ssd_conf_check(server_rec *s)
                "32-byte key-encryption key (for example made with "
                "'head -c 32 /dev/urandom > kek.bin')";
     }
-    return NULL;
+    return ssd_conf_webhook_check(c);
 }

@@ -68,8 +68,8 @@ static void prepare_sqlite_file(apr_pool_t *p, const apr_dbd_driver_t *drv,
     int i;
 
     if (!switch_to_wal(p, drv, h)) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "scaisend: could not switch %s to WAL mode", path);
+        SSD_SLOG(APLOG_WARNING, 0, s, 101, "could not switch %s to WAL mode",
+                 path);
     }
     if (geteuid() != 0) {
         return;
@@ -79,8 +79,8 @@ static void prepare_sqlite_file(apr_pool_t *p, const apr_dbd_driver_t *drv,
 
         if (chown(f, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0
             && i == 0) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, errno, s,
-                         "scaisend: cannot hand %s to the run-time user", f);
+            SSD_SLOG(APLOG_ERR, errno, s, 102, "cannot hand %s to the "
+                     "run-time user", f);
         }
     }
 }
@@ -92,9 +92,8 @@ static apr_status_t migrate(apr_pool_t *ptemp, const apr_dbd_driver_t *drv,
     apr_status_t rv = ssd_store_migrate(ptemp, drv, h, &found, err);
 
     if (rv == APR_SUCCESS && found != SSD_SCHEMA_VERSION) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "scaisend: database "
-                     "schema migrated from version %d to %d", found,
-                     SSD_SCHEMA_VERSION);
+        SSD_SLOG(APLOG_NOTICE, 0, s, 103, "database schema migrated from "
+                 "version %d to %d", found, SSD_SCHEMA_VERSION);
     }
     return rv;
 }
@@ -129,8 +128,8 @@ static int create_schema(apr_pool_t *ptemp, server_rec *s)
     apr_status_t rv;
 
     if (!name || !params) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "scaisend: DBDriver and "
-                     "DBDParams must be set in the main server");
+        SSD_SLOG(APLOG_CRIT, 0, s, 104, "DBDriver and DBDParams must be set "
+                 "in the main server");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     rv = apr_dbd_get_driver(ptemp, name, &drv);
@@ -145,9 +144,8 @@ static int create_schema(apr_pool_t *ptemp, server_rec *s)
         apr_dbd_close(drv, h);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "scaisend: cannot "
-                     "prepare the schema on the %s database: %s", name,
-                     err ? err : "open failed");
+        SSD_SLOG(APLOG_CRIT, rv, s, 105, "cannot prepare the schema on the %s "
+                 "database: %s", name, err ? err : "open failed");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -196,8 +194,7 @@ static apr_status_t give_back(void *data)
 
 static int send_unavailable(ssd_req_t *q)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                  "scaisend: no database connection");
+    SSD_RLOG(APLOG_ERR, 0, q->r, 106, "no database connection");
     apr_table_setn(q->r->err_headers_out, "Retry-After", "5");
     return ssd_send_error(q->r, HTTP_SERVICE_UNAVAILABLE,
                           "storage_unavailable",
@@ -224,36 +221,75 @@ static void sqlite_secure_delete(ap_dbd_t *dbd)
 
 ssd_store_t *ssd_req_store(ssd_req_t *q)
 {
-    held_t *h;
-    ap_dbd_t *dbd;
-
-    if (q->store) {
-        return q->store;
-    }
-    if (!(dbd = dbd_open(q->r->pool, q->r->server))) {
+    if (!ssd_req_store_try(q)) {
         send_unavailable(q);
         return NULL;
     }
+    return q->store;
+}
+
+/* A connection from mod_dbd's pool for work in pool p: given back by
+ * give() or when p goes. */
+static ssd_store_t *take(apr_pool_t *p, server_rec *s, const ssd_log_t *log)
+{
+    ssd_store_t *st;
+    held_t *h;
+    ap_dbd_t *dbd;
+
+    if (!dbd_open || !(dbd = dbd_open(p, s))) {
+        return NULL;
+    }
     sqlite_secure_delete(dbd);
-    h = apr_palloc(q->r->pool, sizeof(*h));
-    h->server = q->r->server;
+    h = apr_palloc(p, sizeof(*h));
+    h->server = s;
     h->dbd = dbd;
-    apr_pool_cleanup_register(q->r->pool, h, give_back,
-                              apr_pool_cleanup_null);
-    q->store = apr_pcalloc(q->r->pool, sizeof(*q->store));
-    q->store->driver = dbd->driver;
-    q->store->handle = dbd->handle;
-    q->store->prepared = dbd->prepared;
-    q->store->pool = q->r->pool;
-    q->store->conn_pool = dbd->pool;
-    q->store->held = h;
+    apr_pool_cleanup_register(p, h, give_back, apr_pool_cleanup_null);
+    st = apr_pcalloc(p, sizeof(*st));
+    st->driver = dbd->driver;
+    st->handle = dbd->handle;
+    st->prepared = dbd->prepared;
+    st->pool = p;
+    st->conn_pool = dbd->pool;
+    st->held = h;
+    st->log = log;
+    st->outbox = ssd_conf_get(s)->webhook_url != NULL;
+    return st;
+}
+
+static void give(apr_pool_t *p, ssd_store_t *st)
+{
+    apr_pool_cleanup_run(p, st->held, give_back);
+}
+
+ssd_store_t *ssd_req_store_try(ssd_req_t *q)
+{
+    if (!q->store) {
+        q->store = take(q->r->pool, q->r->server,
+                        q->log ? q->log : (q->log = ssd_request_log(q->r)));
+    }
     return q->store;
 }
 
 void ssd_req_store_release(ssd_req_t *q)
 {
     if (q->store) {
-        apr_pool_cleanup_run(q->r->pool, q->store->held, give_back);
+        give(q->r->pool, q->store);
         q->store = NULL;
+    }
+}
+
+ssd_store_t *ssd_work_store(ssd_work_t *w)
+{
+    if (!w->store) {
+        w->store = take(w->pool, w->server, w->log);
+    }
+    return w->store;
+}
+
+void ssd_work_release(ssd_work_t *w)
+{
+    if (w->store) {
+        give(w->pool, w->store);
+        w->store = NULL;
     }
 }

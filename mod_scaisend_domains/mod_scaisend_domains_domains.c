@@ -71,6 +71,16 @@ static int creation_allowed(ssd_req_t *q, ssd_domain_input_t *in)
     return 1;
 }
 
+/* How soon after its creation a domain is checked in the background. */
+static apr_int64_t first_recheck(const ssd_conf_t *c)
+{
+    ssd_schedule_t sc = ssd_conf_schedule(c);
+    ssd_vstate_t v;
+
+    ssd_recheck_new(&sc, &v, 0);
+    return v.next_check_ms;
+}
+
 static ssd_domain_t *new_domain(ssd_req_t *q, const ssd_domain_input_t *in)
 {
     ssd_domain_t *d = apr_pcalloc(q->r->pool, sizeof(*d));
@@ -85,6 +95,8 @@ static ssd_domain_t *new_domain(ssd_req_t *q, const ssd_domain_input_t *in)
     d->is_shared = in->is_shared > 0;
     d->is_active = in->is_active != 0;
     d->created_at = d->updated_at = ssd_now_rfc3339(q->r->pool);
+    d->state = SSD_STATE_PENDING;
+    d->next_check_ms = first_recheck(q->conf);
     return d;
 }
 
@@ -98,8 +110,7 @@ static int new_key(ssd_req_t *q, const ssd_domain_t *d, ssd_dkim_key_t *k)
         || ssd_dkim_wrap(q->r->pool, q->conf->kek, pkey, d->id,
                          d->dkim_selector, &k->wrapped_key) != APR_SUCCESS
         || !(k->public_key = ssd_dkim_public_b64(q->r->pool, pkey))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                      "scaisend: DKIM key generation failed");
+        SSD_RLOG(APLOG_ERR, 0, q->r, 301, "DKIM key generation failed");
         return -1;
     }
     k->domain_id = d->id;
@@ -145,7 +156,7 @@ static int send_quota(ssd_req_t *q)
 static int store_new_domain(ssd_req_t *q, ssd_domain_t *d,
                             const ssd_dkim_key_t *key)
 {
-    ssd_event_t ev = {q->who.sub, "domain.created", NULL};
+    ssd_event_t ev = {q->who.sub, "domain.created", NULL, NULL, NULL, NULL};
     ssd_store_rc rc;
 
     ev.changes = created_changes(q->r->pool, d);
@@ -319,12 +330,13 @@ int ssd_domain_patch(ssd_req_t *q, const char *id)
 int ssd_domain_delete(ssd_req_t *q, const char *id)
 {
     ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
-    ssd_event_t ev = {q->who.sub, "domain.deleted", NULL};
+    ssd_event_t ev = {q->who.sub, "domain.deleted", NULL, NULL, NULL, NULL};
     ssd_store_rc rc;
 
     if (!d) {
         return OK;
     }
+    ev.previous = d->state;
     ev.changes = created_changes(q->r->pool, d);
     rc = ssd_store_domain_delete(q->store, d, &ev);
     return rc == SSD_STORE_OK ? ssd_send_no_content(q->r)

@@ -50,9 +50,8 @@ int ssd_send_store_error(ssd_req_t *q, ssd_store_rc rc)
         return ssd_send_error(q->r, HTTP_NOT_FOUND, "not_found",
                               "no such domain", NULL);
     }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "scaisend: database "
-                  "error: %s", q->store && q->store->error ? q->store->error
-                                                           : "unknown");
+    SSD_RLOG(APLOG_ERR, 0, q->r, 107, "database error: %s",
+             q->store && q->store->error ? q->store->error : "unknown");
     apr_table_setn(q->r->err_headers_out, "Retry-After", "5");
     return ssd_send_error(q->r, HTTP_SERVICE_UNAVAILABLE,
                           "storage_unavailable", "the database could not "
@@ -102,8 +101,12 @@ apr_ssize_t ssd_body_read(ssd_body_t *b, char *buf, apr_size_t size)
         rv = ap_get_brigade(b->r->input_filters, b->bb, AP_MODE_READBYTES,
                             APR_BLOCK_READ, size);
         if (rv != APR_SUCCESS) {
+            int status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+
             b->r->connection->keepalive = AP_CONN_CLOSE;
-            return -ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+            /* AP_FILTER_ERROR: httpd has answered already (over
+             * LimitRequestBody: its 413, through the ErrorDocument) */
+            return status == AP_FILTER_ERROR ? -SSD_BODY_ANSWERED : -status;
         }
         b->eos = !APR_BRIGADE_EMPTY(b->bb)
                  && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(b->bb));
@@ -135,6 +138,9 @@ static int send_too_large(ssd_req_t *q, apr_off_t limit)
 
 int ssd_send_body_error(ssd_req_t *q, int status, apr_off_t limit)
 {
+    if (status == SSD_BODY_ANSWERED) {
+        return OK;
+    }
     if (status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
         return send_too_large(q, limit);
     }

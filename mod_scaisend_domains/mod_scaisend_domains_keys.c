@@ -62,7 +62,7 @@ static int send_rotation_pending(ssd_req_t *q)
 static int store_rotation(ssd_req_t *q, const ssd_domain_t *d,
                           wrap_ctx_t *w, ssd_dkim_key_t *k)
 {
-    ssd_event_t ev = {q->who.sub, "dkim.rotated", NULL};
+    ssd_event_t ev = {q->who.sub, "dkim.rotated", NULL, NULL, NULL, NULL};
     ssd_rotation_t rot = {d, q->conf->selector_base, wrap_for_selector, w, k,
                           &ev};
     ssd_store_rc rc;
@@ -102,8 +102,7 @@ int ssd_domain_rotate(ssd_req_t *q, const char *id)
     if (ssd_dkim_generate(q->r->pool, q->conf->key_bits, &w.pkey)
             != APR_SUCCESS
         || !(k.public_key = ssd_dkim_public_b64(q->r->pool, w.pkey))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                      "scaisend: DKIM key generation failed");
+        SSD_RLOG(APLOG_ERR, 0, q->r, 301, "DKIM key generation failed");
         return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR,
                               "internal_error", "the DKIM key could not be "
                               "generated", NULL);
@@ -123,7 +122,7 @@ static int key_not_removable(ssd_req_t *q, const char *state)
 int ssd_domain_key_delete(ssd_req_t *q, const char *id, const char *selector)
 {
     ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
-    ssd_event_t ev = {q->who.sub, "dkim.removed", NULL};
+    ssd_event_t ev = {q->who.sub, "dkim.removed", NULL, NULL, NULL, NULL};
     const char *state = NULL;
     ssd_store_rc rc;
 

@@ -94,6 +94,10 @@ int ssd_parse_query(ssd_req_t *q, ssd_param_fn take, void *baton)
             || ap_unescape_urlencoded(v) != OK) {
             return ssd_bad_param(q, pair, "malformed query parameter");
         }
+        if (ssd_utf8_valid_len(pair, strlen(pair)) != strlen(pair)
+            || ssd_utf8_valid_len(v, strlen(v)) != strlen(v)) {
+            return ssd_bad_param(q, pair, "a query parameter is not UTF-8");
+        }
         if (apr_table_get(seen, pair)) {
             return ssd_bad_param(q, pair, apr_pstrcat(q->r->pool, "parameter '",
                              pair, "' given twice", NULL));

@@ -46,8 +46,7 @@ static int is_unix_time(const char *v)
 
 static int refuse(ssd_req_t *q, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r,
-                  "scaisend: token refused: %s", why);
+    SSD_RLOG(APLOG_INFO, 0, q->r, 201, "token refused: %s", why);
     apr_table_setn(q->r->err_headers_out, "WWW-Authenticate",
                    "Bearer error=\"invalid_token\"");
     ssd_send_error(q->r, HTTP_UNAUTHORIZED, "invalid_token", why, NULL);
@@ -56,10 +55,9 @@ static int refuse(ssd_req_t *q, const char *why)
 
 static int no_user(ssd_req_t *q)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                  "scaisend: no authenticated user on %s: put the API "
-                  "behind AuthType oauth20 (refusing the request)",
-                  q->r->uri);
+    SSD_RLOG(APLOG_ERR, 0, q->r, 202, "no authenticated user on %s: put the "
+             "API behind AuthType oauth20 (refusing the request)",
+             q->r->uri);
     ssd_send_error(q->r, HTTP_UNAUTHORIZED, "unauthenticated",
                    "authentication is required", NULL);
     return -1;

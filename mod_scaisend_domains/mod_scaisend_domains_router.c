@@ -1,18 +1,79 @@
-/* mod_scaisend_domains_router: method + path -> one operation, with 404
- * for unknown paths and 405 + Allow for a known path's wrong method. */
+/* mod_scaisend_domains_router: the API as one table of routes -- method,
+ * path pattern, operation, who may call it -- from which 404 (no pattern
+ * matches), 405 with Allow (the pattern matches, the method does not) and
+ * the route's name (for the status counters) follow. */
 #include "mod_scaisend_domains.h"
 
 #include <apr_strings.h>
 
 #define MAX_SEGMENTS 4
 
+typedef int (*op_fn)(ssd_req_t *q, const char *const *params);
+
+typedef struct {
+    int method;                 /* M_GET ... */
+    const char *method_name;
+    const char *pattern;        /* segments under the API base; {x} = any */
+    op_fn op;
+    int admin;                  /* the domain admin roles only */
+} route_t;
+
+/* ---- the operations, with their path parameters ---------------------- */
+
+static int list_domains(ssd_req_t *q, const char *const *a)
+{ (void)a; return ssd_domains_list(q); }
+static int create_domain(ssd_req_t *q, const char *const *a)
+{ (void)a; return ssd_domains_create(q); }
+static int get_domain(ssd_req_t *q, const char *const *a)
+{ return ssd_domain_get(q, a[0]); }
+static int patch_domain(ssd_req_t *q, const char *const *a)
+{ return ssd_domain_patch(q, a[0]); }
+static int delete_domain(ssd_req_t *q, const char *const *a)
+{ return ssd_domain_delete(q, a[0]); }
+static int dns_records(ssd_req_t *q, const char *const *a)
+{ return ssd_domain_dns_records(q, a[0]); }
+static int dkim_keys(ssd_req_t *q, const char *const *a)
+{ return ssd_domain_dkim_keys(q, a[0]); }
+static int events(ssd_req_t *q, const char *const *a)
+{ return ssd_domain_events(q, a[0]); }
+static int verify(ssd_req_t *q, const char *const *a)
+{ return ssd_domain_verify(q, a[0]); }
+static int rotate(ssd_req_t *q, const char *const *a)
+{ return ssd_domain_rotate(q, a[0]); }
+static int delete_key(ssd_req_t *q, const char *const *a)
+{ return ssd_domain_key_delete(q, a[0], a[1]); }
+static int sender_status(ssd_req_t *q, const char *const *a)
+{ (void)a; return ssd_sender_status(q); }
+static int dkim_sign(ssd_req_t *q, const char *const *a)
+{ (void)a; return ssd_dkim_sign(q); }
+
+#define R(m, pattern, op, admin) {M_##m, #m, pattern, op, admin}
+
+/* The order is the order of the Allow header. */
+static const route_t routes[] = {
+    R(GET, "domains", list_domains, 1),
+    R(POST, "domains", create_domain, 1),
+    R(GET, "domains/{id}", get_domain, 1),
+    R(PATCH, "domains/{id}", patch_domain, 1),
+    R(DELETE, "domains/{id}", delete_domain, 1),
+    R(GET, "domains/{id}/dns-records", dns_records, 1),
+    R(GET, "domains/{id}/dkim-keys", dkim_keys, 1),
+    R(GET, "domains/{id}/events", events, 1),
+    R(POST, "domains/{id}/verify", verify, 1),
+    R(POST, "domains/{id}/rotate-dkim", rotate, 1),
+    R(DELETE, "domains/{id}/dkim-keys/{selector}", delete_key, 1),
+    R(GET, "sender-status", sender_status, 0),
+    R(POST, "dkim/sign", dkim_sign, 0),
+    {0, NULL, NULL, NULL, 0}
+};
+
 typedef struct {
     const char *segs[MAX_SEGMENTS];
     int n;
-} ssd_path_t;
+} path_t;
 
 /* Split the path under the API base into segments; 0 when malformed. */
-static int split_path(ssd_req_t *q, ssd_path_t *path)
+static int split_path(ssd_req_t *q, path_t *path)
 {
     apr_size_t base = strlen(q->conf->api_base);
     char *rest, *seg, *state;
@@ -34,6 +95,32 @@ static int split_path(ssd_req_t *q, ssd_path_t *path)
         path->segs[path->n++] = seg;
     }
     return path->n > 0;
+}
+
+/* Does path match pattern? Its {x} segments go to params. */
+static int matches(const char *pattern, const path_t *path,
+                   const char **params)
+{
+    const char *p = pattern;
+    int i, np = 0;
+
+    for (i = 0; i < path->n; i++) {
+        const char *end = strchr(p, '/');
+        apr_size_t len = end ? (apr_size_t)(end - p) : strlen(p);
+
+        if (!*p) {
+            return 0;
+        }
+        if (p[0] == '{') {
+            params[np++] = path->segs[i];
+        }
+        else if (strlen(path->segs[i]) != len
+                 || strncmp(path->segs[i], p, len) != 0) {
+            return 0;
+        }
+        p = end ? end + 1 : p + len;
+    }
+    return *p == '\0';
 }
 
 static int not_found(ssd_req_t *q)
@@ -59,123 +146,45 @@ static int role_forbidden(ssd_req_t *q)
                           NULL);
 }
 
-static int is(ssd_req_t *q, int method)
+static int run(ssd_req_t *q, const route_t *rt, const char *const *params)
 {
-    return q->r->method_number == method;
-}
-
-static int route_collection(ssd_req_t *q)
-{
-    if (!is(q, M_GET) && !is(q, M_POST)) {
-        return not_allowed(q, "GET, POST");
-    }
-    if (ssd_policy_admin(&q->who) != SSD_ALLOW) {
+    q->route = rt - routes;
+    if (rt->admin && ssd_policy_admin(&q->who) != SSD_ALLOW) {
         return role_forbidden(q);
     }
-    return is(q, M_GET) ? ssd_domains_list(q) : ssd_domains_create(q);
-}
-
-static int route_item(ssd_req_t *q, const char *id)
-{
-    if (!is(q, M_GET) && !is(q, M_PATCH) && !is(q, M_DELETE)) {
-        return not_allowed(q, "GET, PATCH, DELETE");
-    }
-    if (ssd_policy_admin(&q->who) != SSD_ALLOW) {
-        return role_forbidden(q);
-    }
-    if (is(q, M_GET)) {
-        return ssd_domain_get(q, id);
-    }
-    return is(q, M_PATCH) ? ssd_domain_patch(q, id)
-                          : ssd_domain_delete(q, id);
-}
-
-static int route_post(ssd_req_t *q, const char *id,
-                      int (*op)(ssd_req_t *, const char *))
-{
-    if (!is(q, M_POST)) {
-        return not_allowed(q, "POST");
-    }
-    return ssd_policy_admin(&q->who) != SSD_ALLOW ? role_forbidden(q)
-                                                  : op(q, id);
-}
-
-static int route_get(ssd_req_t *q, const char *id,
-                     int (*op)(ssd_req_t *, const char *))
-{
-    if (!is(q, M_GET)) {
-        return not_allowed(q, "GET");
-    }
-    return ssd_policy_admin(&q->who) != SSD_ALLOW ? role_forbidden(q)
-                                                  : op(q, id);
-}
-
-/* /domains/{id}/<sub> */
-static int route_sub(ssd_req_t *q, const char *id, const char *sub)
-{
-    if (strcmp(sub, "dns-records") == 0) {
-        return route_get(q, id, ssd_domain_dns_records);
-    }
-    if (strcmp(sub, "dkim-keys") == 0) {
-        return route_get(q, id, ssd_domain_dkim_keys);
-    }
-    if (strcmp(sub, "events") == 0) {
-        return route_get(q, id, ssd_domain_events);
-    }
-    if (strcmp(sub, "verify") == 0) {
-        return route_post(q, id, ssd_domain_verify);
-    }
-    if (strcmp(sub, "rotate-dkim") == 0) {
-        return route_post(q, id, ssd_domain_rotate);
-    }
-    return not_found(q);
-}
-
-/* /domains/{id}/dkim-keys/{selector} */
-static int route_key(ssd_req_t *q, const char *id, const char *sub,
-                     const char *selector)
-{
-    if (strcmp(sub, "dkim-keys") != 0) {
-        return not_found(q);
-    }
-    if (!is(q, M_DELETE)) {
-        return not_allowed(q, "DELETE");
-    }
-    return ssd_policy_admin(&q->who) != SSD_ALLOW
-           ? role_forbidden(q) : ssd_domain_key_delete(q, id, selector);
-}
-
-/* /sender-status and /dkim/sign: the send pipeline's questions */
-static int route_pipeline(ssd_req_t *q, const ssd_path_t *path)
-{
-    if (path->n == 1 && strcmp(path->segs[0], "sender-status") == 0) {
-        return is(q, M_GET) ? ssd_sender_status(q) : not_allowed(q, "GET");
-    }
-    if (path->n == 2 && strcmp(path->segs[0], "dkim") == 0
-        && strcmp(path->segs[1], "sign") == 0) {
-        return is(q, M_POST) ? ssd_dkim_sign(q) : not_allowed(q, "POST");
-    }
-    return not_found(q);
+    return rt->op(q, params);
 }
 
 int ssd_route(ssd_req_t *q)
 {
-    ssd_path_t path;
+    const char *params[MAX_SEGMENTS], *allow = NULL;
+    const route_t *rt;
+    path_t path;
 
+    q->route = -1;
     if (!split_path(q, &path)) {
         return not_found(q);
     }
-    if (strcmp(path.segs[0], "domains") != 0) {
-        return route_pipeline(q, &path);
+    for (rt = routes; rt->pattern; rt++) {
+        if (!matches(rt->pattern, &path, params)) {
+            continue;
+        }
+        if (rt->method == q->r->method_number) {
+            return run(q, rt, params);
+        }
+        allow = allow ? apr_pstrcat(q->r->pool, allow, ", ", rt->method_name,
+                                    NULL) : rt->method_name;
     }
-    switch (path.n) {
-    case 1:
-        return route_collection(q);
-    case 2:
-        return route_item(q, path.segs[1]);
-    case 3:
-        return route_sub(q, path.segs[1], path.segs[2]);
-    default:
-        return route_key(q, path.segs[1], path.segs[2], path.segs[3]);
-    }
+    return allow ? not_allowed(q, allow) : not_found(q);
+}
+
+int ssd_route_count(void)
+{
+    return (int)(sizeof(routes) / sizeof(routes[0])) - 1;
+}
+
+const char *ssd_route_name(apr_pool_t *p, int i)
+{
+    return apr_pstrcat(p, routes[i].method_name, " /", routes[i].pattern,
+                       NULL);
 }

@@ -80,6 +80,13 @@ json_object *ssd_sender_json(apr_pool_t *p, const char *domain,
     ssd_json_add_str(o, "decision", ssd_send_decision_name(v->decision));
     ssd_json_add_str(o, "reason", v->reason);
     ssd_json_add_str(o, "domain_id", v->domain ? v->domain->id : NULL);
+    if (v->decision == SSD_SEND_DELIVER && v->domain->state
+        && strcmp(v->domain->state, SSD_STATE_DEGRADED) == 0) {
+        ssd_json_add_str(o, "warning", "the domain's DNS records failed "
+                         "their last check: mail is still signed and sent, "
+                         "but the domain will be unverified when the grace "
+                         "period ends; fix the records and verify again");
+    }
     if (v->decision == SSD_SEND_DELIVER) {
         dkim = json_object_new_object();
         ssd_json_add_str(dkim, "d", v->domain->domain);

@@ -5,6 +5,8 @@
 #include "ssd_dkim.h"
 #include "ssd_domain.h"
 #include "ssd_json.h"
+#include "ssd_keycache.h"
+#include "ssd_metrics.h"
 #include "ssd_sign.h"
 
 #include <http_protocol.h>
@@ -86,40 +88,100 @@ static int refuse_send(ssd_req_t *q, const char *domain,
     return ssd_send_json(q->r, HTTP_CONFLICT, o);
 }
 
-static int sign_with_active_key(ssd_req_t *q, ssd_signer_t *s,
-                                const ssd_domain_t *d)
+/* The process's unwrapped keys (made in child_init). */
+static ssd_keycache_t *keycache;
+
+void ssd_sign_child_init(apr_pool_t *child, server_rec *s)
 {
-    const char *selector = NULL, *wrapped = NULL, *header;
-    EVP_PKEY *key = NULL;
+    ssd_conf_t *c = ssd_conf_get(s);
+
+    ssd_signer_init();
+    keycache = ssd_keycache_create(child, c->key_cache,
+                                   apr_time_from_msec(c->key_cache_ttl_ms));
+}
+
+static int cannot_sign(ssd_req_t *q, const ssd_domain_t *d,
+                       const char *selector)
+{
+    SSD_RLOG(APLOG_ERR, 0, q->r, 501, "the key of %s (selector %s) could "
+             "not be used", d->id, selector);
+    return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+                          "the message could not be signed", NULL);
+}
+
+/* The domain's active key, unwrapped (from the process's cache). */
+static EVP_PKEY *active_key(ssd_req_t *q, const ssd_domain_t *d,
+                            const ssd_dkim_key_t *k)
+{
+    ssd_keyref_t ref = {d->id, k->selector, k->wrapped_key, q->conf->kek};
+    const char *current[] = {k->selector, NULL};
+    int hit = 0;
+    EVP_PKEY *key = ssd_keycache_get(keycache, q->r->pool, &ref, &hit);
+
+    if (!hit) {
+        /* a new key of the domain: the older ones are not its keys now */
+        ssd_keycache_keep_only(keycache, d->id, current);
+    }
+    return key;
+}
+
+static int sign_with(ssd_req_t *q, ssd_signer_t *s, const ssd_domain_t *d,
+                     const ssd_dkim_key_t *k)
+{
+    EVP_PKEY *key = active_key(q, d, k);
+    const char *header;
     json_object *o;
-    ssd_store_rc rc = ssd_store_signing_key(q->store, d->id, &selector,
-                                            &wrapped);
 
-    if (rc == SSD_STORE_NOT_FOUND) {
-        /* deleted since the decision (another node, say): decide again,
-         * for a domain that is no longer registered */
-        ssd_send_verdict_t gone = {SSD_SEND_FAIL, "domain not verified", NULL};
-
-        return refuse_send(q, d->domain, &gone);
+    if (!key || !(header = ssd_signer_sign(s, key, d->domain, k->selector,
+                                           apr_time_now()))) {
+        return cannot_sign(q, d, k->selector);
     }
-    if (rc != SSD_STORE_OK) {
-        return ssd_send_store_error(q, rc);
-    }
-    if (ssd_dkim_unwrap(q->r->pool, q->conf->kek, wrapped, d->id, selector,
-                        &key) != APR_SUCCESS
-        || !(header = ssd_signer_sign(s, key, d->domain, selector,
-                                      apr_time_now()))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "scaisend: the key of "
-                      "%s (selector %s) could not be used", d->id, selector);
-        return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR,
-                              "internal_error", "the message could not be "
-                              "signed", NULL);
-    }
+    ssd_metric_count(SSD_METRIC_SIGNATURE, SSD_ALG_RSA_SHA256);
     o = ssd_json_new_object(q->r->pool);
     ssd_json_add_str(o, "dkim_signature", header);
     ssd_json_add_str(o, "d", d->domain);
-    ssd_json_add_str(o, "selector", selector);
+    ssd_json_add_str(o, "selector", k->selector);
     return ssd_send_json(q->r, HTTP_OK, o);
+}
+
+/* The send decision and the keys of the domain decided on, from one
+ * query; the connection goes back before any crypto is done. */
+static int decide_and_sign(ssd_req_t *q, ssd_signer_t *s, const char *domain,
+                           const char *tenant)
+{
+    apr_array_header_t *cands, *domains;
+    const ssd_sign_candidate_t *c, *chosen = NULL;
+    ssd_send_verdict_t v;
+    ssd_store_rc rc;
+    int i;
+
+    if (!ssd_req_store(q)) {
+        return OK;
+    }
+    rc = ssd_store_sign_candidates(q->store, q->who.partner_id, tenant,
+                                   domain, &cands);
+    if (rc != SSD_STORE_OK) {
+        return ssd_send_store_error(q, rc);
+    }
+    ssd_req_store_release(q);
+    domains = apr_array_make(q->r->pool, cands->nelts, sizeof(ssd_domain_t *));
+    for (i = 0; i < cands->nelts; i++) {
+        c = &APR_ARRAY_IDX(cands, i, ssd_sign_candidate_t);
+        APR_ARRAY_PUSH(domains, const ssd_domain_t *) = c->domain;
+    }
+    ssd_sender_decide(domains, tenant, 1, &v);
+    for (i = 0; v.domain && i < cands->nelts; i++) {
+        c = &APR_ARRAY_IDX(cands, i, ssd_sign_candidate_t);
+        chosen = c->domain == v.domain ? c : chosen;
+    }
+    if (v.decision != SSD_SEND_DELIVER) {
+        return refuse_send(q, domain, &v);
+    }
+    if (!chosen || chosen->keys->nelts == 0) {
+        return cannot_sign(q, v.domain, "(none active)");
+    }
+    return sign_with(q, s, v.domain,
+                     &APR_ARRAY_IDX(chosen->keys, 0, ssd_dkim_key_t));
 }
 
 static int check_request(ssd_req_t *q)
@@ -148,7 +210,6 @@ int ssd_dkim_sign(ssd_req_t *q)
     const char *tenant = NULL, *domain;
     ssd_signer_t *s;
     ssd_domain_name_t name;
-    ssd_send_verdict_t v;
 
     if (ssd_parse_query(q, take_param, &tenant) != 0 || check_request(q)) {
         return OK;
@@ -165,10 +226,5 @@ int ssd_dkim_sign(ssd_req_t *q)
         return OK;
     }
     domain = name.domain;
-    if (ssd_sender_decide_for(q, domain, tenant, 1, &v) != 0) {
-        return OK;
-    }
-    return v.decision == SSD_SEND_DELIVER
-           ? sign_with_active_key(q, s, v.domain)
-           : refuse_send(q, domain, &v);
+    return decide_and_sign(q, s, domain, tenant);
 }

@@ -4,23 +4,31 @@
  *
  * Status: PASS, FAIL (a conclusive finding) or TEMPERROR (a lookup the
  * result depends on failed temporarily: codes dns_timeout, dns_servfail,
- * dns_refused, dns_truncated). The first problem met decides between FAIL
- * and TEMPERROR. Warnings never change the status. */
+ * dns_refused, dns_truncated; for SPF also include_unavailable). The first
+ * problem met decides between FAIL and TEMPERROR. Warnings never change
+ * the status. */
 #ifndef SSD_CHECK_H
 #define SSD_CHECK_H
 
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include "ssd_dns.h"
+#include "ssd_spf_eval.h"
 
 typedef struct {
     const char *check;     /* dkim | spf | dmarc */
     const char *code;      /* missing key_mismatch multiple_records malformed
                               revoked_key wrong_key_type include_missing
-                              include_after_all too_many_lookups
-                              too_many_void_lookups policy_missing
+                              include_after_all term_before_include
+                              too_many_lookups too_many_void_lookups
+                              too_many_mx_names include_unavailable
+                              (temperror) message_macro (warning)
+                              too_many_ptr_names (warning) policy_missing
                               policy_mismatch (warning) rua_not_authorised
-                              (warning) quoted_value doubled_name
+                              ruf_not_authorised rua_not_checked
+                              inherited_policy removed_tag
+                              removed_size_limit policy_testing (warnings)
+                              quoted_value doubled_name
                               truncated_key cname_loop dns_timeout
                               dns_servfail dns_refused dns_truncated */
     const char *host;
@@ -56,18 +64,24 @@ void ssd_check_dkim(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
                     const char *domain, const char *selector,
                     const char *public_b64, ssd_check_result_t *out);
 
-/* SPF (RFC 7208): the one v=spf1 record at domain reaches
- * include:<include> with a pass qualifier before any all, directly, through
- * nested includes or redirect=, within 10 DNS-querying terms. */
-void ssd_check_spf(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
-                   const char *domain, const char *include,
+/* SPF (RFC 7208): the one v=spf1 record at domain, evaluated with
+ * check_host() as receivers evaluate mail from ScaiSend -- for each of
+ * the addresses that include's own record authorises (one per network),
+ * sender postmaster@<domain>, %{h} helo (NULL: the include) -- gives pass
+ * for every one. Terms using %{s}, %{l} or %{p} are warnings
+ * (message_macro) and taken as not matching. An include whose own record
+ * gives no usable address is TEMPERROR (include_unavailable): not the
+ * domain's fault. lookup: ssd_dns's lookups, or canned ones. */
+void ssd_check_spf(apr_pool_t *p, const ssd_spf_lookup_t *lookup,
+                   const char *domain, const char *include, const char *helo,
                    ssd_check_result_t *out);
 
-/* DMARC (RFC 7489): exactly one v=DMARC1 record with a valid p= (and sp=)
- * at _dmarc.<domain>. policy (the configured p=, may be NULL) and rua (the
- * configured report address, may be NULL) make the expected value; a
- * different p= is a warning, and so is an rua on another organisational
- * domain that has not authorised it (§7.1). */
+/* DMARC (RFC 9989, ssd_check_dmarc.c): exactly one record beginning
+ * v=DMARC1 at _dmarc.<domain>, valid by section 4.8. policy (the
+ * configured p=, may be NULL) and rua (the configured report address, may
+ * be NULL) make the expected value; a different p= is a warning, and so
+ * is a report address on another organisational domain (RFC 9989 DNS tree
+ * walk) that has not authorised it (RFC 9990). */
 void ssd_check_dmarc(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
                      const char *domain, const char *policy, const char *rua,
                      ssd_check_result_t *out);

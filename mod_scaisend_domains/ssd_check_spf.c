@@ -2,25 +2,16 @@
  * (RFC 7208)?
  *
  * Exactly one record whose version token is "v=spf1" (case-insensitive,
- * followed by a space or the end: v=spf10 is not SPF) may be at the domain.
- * Its terms are parsed strictly (§4.6.1, §5, §6; a syntax error anywhere in
- * a record that is evaluated fails) and walked in order, as a receiver
- * evaluating mail from ScaiSend's servers would: include:<configured>
- * with the pass qualifier, met before any all, passes; so does an include
- * of another domain (pass qualifier) whose record reaches it, and a
- * redirect= (ignored when the record has an all) whose target reaches it.
- *
- * Limits (§4.6.4): include, a, mx, ptr, exists and redirect count against
- * 10 DNS-querying terms. The checks do not resolve a, mx, ptr or exists
- * (they cannot lead to the include): they are counted, never looked up,
- * so a void lookup is counted only for include/redirect targets that give
- * NXDOMAIN or no TXT at all (limit 2). A receiver already fails such an
- * include (§5.2: "none" -> permerror); we report each one and go on, so
- * the user sees them all, and stop at the third. The configured include
- * itself is counted but its own record is not walked. A loop of includes
- * is reported as soon as it is seen (a receiver would hit the limit). */
-#include "ssd_check.h"
-#include "ssd_spf.h"
+ * followed by a space or the end: v=spf10 is not SPF) may be at the domain,
+ * and its syntax must be valid (a syntax error anywhere fails, as it does
+ * for receivers). Then the record is judged as receivers judge mail from
+ * ScaiSend's servers: ssd_check_spf_judge.c learns ScaiSend's addresses
+ * from the include's own record and evaluates the domain's record with
+ * check_host() (ssd_spf_eval) for each of them; every one must pass.
+ * All lookups of one check go through one cache (ssd_spf_cache): each
+ * name is asked once. This file: the record found, several records, the
+ * records to publish. */
+#include "ssd_check_spf_internal.h"
 #include "ssd_text.h"
 
 #include <string.h>
@@ -29,26 +20,7 @@
 #include <apr_strings.h>
 #include <apr_hash.h>
 
-#define CHECK "spf"
-#define MAX_TERMS 10
-#define MAX_VOIDS 2
-
-typedef enum { R_NO, R_FOUND, R_STOP } reach_e;
-
-
-typedef struct {
-    apr_pool_t *p;
-    ssd_txt_fetch_fn fetch;
-    void *baton;
-    ssd_check_result_t *out;
-    const char *domain;
-    const char *include;
-    const char *record;             /* the top-level record (text) */
-    int terms;                      /* DNS-querying terms so far */
-    int voids;
-    apr_array_header_t *stack;      /* domains being evaluated */
-    const char *note;               /* include met without pass, why */
-} spf_t;
+#define CHECK SSD_CHECK_SPF
 
 /* ---- expected records ---- */
 
@@ -56,6 +28,11 @@ static int is_our_include(const spf_t *s, const term_t *t)
 {
     return !t->modifier && !strcmp(t->name, "include") && t->arg
            && ssd_spf_same_name(t->arg, s->include);
+}
+
+static const char *default_record(const spf_t *s)
+{
+    return apr_pstrcat(s->p, "v=spf1 include:", s->include, " ~all", NULL);
 }
 
 /* rec with include:<ours> right after v=spf1 (any other include:<ours>
@@ -67,6 +44,9 @@ static const char *with_include(const spf_t *s, const char *rec)
     ssd_buf_t b;
     int i;
 
+    if (strlen(rec) > SSD_SPF_MAX_RECORD) {
+        return default_record(s);   /* a record to replace, not to extend */
+    }
     ssd_buf_init(&b, s->p, strlen(rec) + strlen(s->include) + 16, 0);
     ssd_buf_addf(&b, "v=spf1 include:%s", s->include);
     if (ssd_spf_parse(s->p, rec, &terms)) {
@@ -83,10 +63,6 @@ static const char *with_include(const spf_t *s, const char *rec)
     return ssd_buf_str(&b);
 }
 
-static const char *default_record(const spf_t *s)
-{
-    return apr_pstrcat(s->p, "v=spf1 include:", s->include, " ~all", NULL);
-}
 
 /* ---- findings ---- */
 
@@ -108,46 +84,28 @@ static ssd_finding_t *fail_top(spf_t *s, const char *code, const char *msg)
     return f;
 }
 
-/* One more DNS-querying term; 0 (and the error) past the limit. */
-static int count_term(spf_t *s, const char *host)
+/* ---- for ssd_check_spf_judge.c ---- */
+
+int ssd_check_spf_is_ours(const spf_t *s, const term_t *t)
 {
-    if (++s->terms <= MAX_TERMS) {
-        return 1;
-    }
-    fail_top(s, "too_many_lookups", apr_psprintf(s->p,
-         "evaluating the SPF record of %s needs more than %d DNS lookups "
-         "(include, a, mx, ptr, exists, redirect; the limit was passed in "
-         "the record of %s) before include:%s is reached, so receivers fail "
-         "SPF with a permanent error: put include:%s first, or remove or "
-         "flatten other includes, e.g. publish: %s", s->domain, MAX_TERMS,
-         host, s->include, s->include, with_include(s, s->record)));
-    return 0;
+    return is_our_include(s, t);
 }
 
-static int on_stack(const spf_t *s, const char *name)
+const char *ssd_check_spf_with_include(const spf_t *s, const char *rec)
 {
-    int i;
-
-    for (i = 0; i < s->stack->nelts; i++) {
-        if (ssd_spf_same_name(APR_ARRAY_IDX(s->stack, i, const char *), name)) {
-            return 1;
-        }
-    }
-    return 0;
+    return with_include(s, rec);
 }
 
-static const char *chain(const spf_t *s, const char *last)
+ssd_finding_t *ssd_check_spf_fail(spf_t *s, const char *code,
+                                  const char *host, const char *msg)
 {
-    ssd_buf_t b;
-    int i;
+    return fail(s, code, host, msg);
+}
 
-    ssd_buf_init(&b, s->p, 128, 0);
-    for (i = 0; i < s->stack->nelts; i++) {
-        ssd_buf_adds(&b, APR_ARRAY_IDX(s->stack, i, const char *));
-        ssd_buf_adds(&b, " -> ");
-    }
-    ssd_buf_adds(&b, last);
-    return ssd_buf_str(&b);
+ssd_finding_t *ssd_check_spf_fail_top(spf_t *s, const char *code,
+                                      const char *msg)
+{
+    return fail_top(s, code, msg);
 }
 
 /* The SPF records among the TXT records; *first set to the first one. */
@@ -168,175 +126,6 @@ static int spf_records(const ssd_txt_answer_t *a, const ssd_txt_t **first)
         }
     }
     return n;
-}
-
-/* A name without an SPF record as an include/redirect target. */
-static reach_e no_spf_at(spf_t *s, const char *from, const char *kind,
-                         const char *target, ssd_dns_rc rc)
-{
-    int is_void = (rc == SSD_DNS_NXDOMAIN || rc == SSD_DNS_NODATA
-                   || rc == SSD_DNS_OK);
-
-    if (rc != SSD_DNS_OK && is_void && ++s->voids > MAX_VOIDS) {
-        fail(s, "too_many_void_lookups", target, apr_psprintf(s->p,
-             "more than %d include/redirect targets in the SPF record of %s "
-             "do not exist or have no TXT record (the last: %s), and "
-             "receivers fail SPF with a permanent error: remove those terms",
-             MAX_VOIDS, s->domain, target));
-        return R_STOP;
-    }
-    fail(s, "malformed", target, apr_psprintf(s->p, "%s%s in the SPF record "
-         "of %s points at a name with no SPF record (%s), which receivers "
-         "treat as a permanent error: remove that term, or publish an SPF "
-         "record at %s", kind, target, from,
-         rc == SSD_DNS_OK ? "no v=spf1 TXT" : ssd_dns_rc_name(rc), target));
-    return R_NO;
-}
-
-static reach_e walk(spf_t *s, const char *host,
-                    const apr_array_header_t *terms, int top);
-
-/* Evaluate the record at target (an include or redirect target). */
-static reach_e follow(spf_t *s, const char *from, const char *kind,
-                      const char *target)
-{
-    ssd_txt_answer_t ans;
-    const ssd_txt_t *rec;
-    apr_array_header_t *terms;
-    const char *msg;
-    int n;
-    reach_e r;
-
-    if (on_stack(s, target)) {
-        fail(s, "too_many_lookups", target, apr_psprintf(s->p, "the SPF "
-             "records loop (%s), so receivers exceed the %d-lookup limit and "
-             "fail SPF: remove %s%s from the record of %s", chain(s, target),
-             MAX_TERMS, kind, target, from));
-        return R_STOP;
-    }
-    memset(&ans, 0, sizeof(ans));
-    s->out->lookups++;
-    s->fetch(s->baton, s->p, target, &ans);
-    if (ssd_dns_is_temporary(ans.rc)) {
-        ssd_check_temp(s->p, s->out, CHECK, s->domain, target, ans.rc);
-        return R_STOP;
-    }
-    if (ans.rc == SSD_DNS_CNAME_LOOP) {
-        fail(s, "cname_loop", target, apr_psprintf(s->p, "%s (%s%s in the "
-             "record of %s) is a CNAME loop: fix the CNAME or remove the "
-             "term", target, kind, target, from));
-        return R_STOP;
-    }
-    if ((n = spf_records(&ans, &rec)) == 0) {
-        return no_spf_at(s, from, kind, target, ans.rc);
-    }
-    msg = n > 1 ? apr_psprintf(s->p, "%d SPF records are published", n)
-                : ssd_spf_parse_txt(s->p, rec->data, rec->len, &terms);
-    if (msg) {
-        fail(s, "malformed", target, apr_psprintf(s->p, "the SPF record at "
-             "%s (%s%s in the record of %s) is invalid: %s; receivers fail "
-             "SPF with a permanent error", target, kind, target, from, msg))
-            ->found = ssd_check_escape(s->p, rec->data, rec->len);
-        return R_STOP;
-    }
-    APR_ARRAY_PUSH(s->stack, const char *) = target;
-    r = walk(s, target, terms, 0);
-    s->stack->nelts--;
-    return r;
-}
-
-static reach_e include_term(spf_t *s, const char *host, const term_t *t)
-{
-    reach_e r;
-
-    if (!count_term(s, host)) {
-        return R_STOP;
-    }
-    if (is_our_include(s, t)) {
-        if (t->qual == '+') {
-            return R_FOUND;
-        }
-        s->note = apr_psprintf(s->p, " ('%s' has the qualifier '%c', which "
-                               "never gives pass: write it as include:%s)",
-                               t->text, t->qual, s->include);
-        return R_NO;
-    }
-    if (strchr(t->arg, '%')) {
-        return R_NO;        /* a macro: depends on the message, not followed */
-    }
-    r = follow(s, host, "include:", t->arg);
-    if (r == R_FOUND && t->qual != '+') {
-        s->note = apr_psprintf(s->p, " (include:%s is reached through '%s' "
-                               "in the record of %s, whose qualifier '%c' "
-                               "never gives pass)", s->include, t->text,
-                               host, t->qual);
-        return R_NO;
-    }
-    return r;
-}
-
-/* An all ends the record; at the top, say so if our include comes later. */
-static reach_e all_met(spf_t *s, const apr_array_header_t *terms, int at,
-                       int top, const term_t *all)
-{
-    const term_t *t = (const term_t *)terms->elts;
-    int i;
-
-    for (i = at + 1; top && i < terms->nelts; i++) {
-        if (is_our_include(s, &t[i])) {
-            fail_top(s, "include_after_all", apr_psprintf(s->p, "in the SPF "
-                     "record of %s, include:%s comes after '%s', and "
-                     "receivers stop at the all term: move include:%s before "
-                     "it and publish: %s", s->domain, s->include, all->text,
-                     s->include, with_include(s, s->record)));
-            return R_STOP;
-        }
-    }
-    return R_NO;
-}
-
-static int has_all(const apr_array_header_t *terms)
-{
-    const term_t *t = (const term_t *)terms->elts;
-    int i;
-
-    for (i = 0; i < terms->nelts; i++) {
-        if (!t[i].modifier && !strcmp(t[i].name, "all")) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static reach_e walk(spf_t *s, const char *host,
-                    const apr_array_header_t *terms, int top)
-{
-    const term_t *t = (const term_t *)terms->elts;
-    const char *redirect = NULL;
-    reach_e r = R_NO;
-    int i;
-
-    for (i = 0; i < terms->nelts && r == R_NO; i++) {
-        const char *n = t[i].name;
-
-        if (t[i].modifier) {
-            redirect = strcmp(n, "redirect") ? redirect : t[i].arg;
-        }
-        else if (!strcmp(n, "all")) {
-            return all_met(s, terms, i, top, &t[i]);
-        }
-        else if (!strcmp(n, "include")) {
-            r = include_term(s, host, &t[i]);
-        }
-        else if (strcmp(n, "ip4") && strcmp(n, "ip6")) {
-            r = count_term(s, host) ? R_NO : R_STOP;    /* a mx ptr exists */
-        }
-    }
-    if (r != R_NO || !redirect || has_all(terms) || strchr(redirect, '%')) {
-        return r;
-    }
-    return count_term(s, host) ? follow(s, host, "redirect=", redirect)
-                               : R_STOP;
 }
 
 /* ---- the top-level record ---- */
@@ -440,7 +229,6 @@ static void judge(spf_t *s, const ssd_txt_t *rec)
 {
     apr_array_header_t *terms;
     const char *msg = ssd_spf_parse_txt(s->p, rec->data, rec->len, &terms);
-    reach_e r;
 
     if (msg) {
         fail_top(s, "malformed", apr_psprintf(s->p, "the SPF record at %s is "
@@ -449,49 +237,49 @@ static void judge(spf_t *s, const ssd_txt_t *rec)
                  with_include(s, s->record)));
         return;
     }
-    APR_ARRAY_PUSH(s->stack, const char *) = s->domain;
-    r = walk(s, s->domain, terms, 1);
-    if (r == R_NO) {
-        fail_top(s, "include_missing", apr_psprintf(s->p, "the SPF record at "
-                 "%s does not reach include:%s before its all term, so it "
-                 "does not authorise ScaiSend%s: publish: %s", s->domain,
-                 s->include, s->note ? s->note : "",
-                 with_include(s, s->record)));
-    }
+    ssd_check_spf_judge(s);
 }
 
-void ssd_check_spf(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
-                   const char *domain, const char *include,
-                   ssd_check_result_t *out)
+static void run(spf_t *s)
 {
-    spf_t s;
     ssd_txt_answer_t ans;
     const ssd_txt_t *rec;
     int n;
 
-    memset(&s, 0, sizeof(s));
-    s.p = p;
-    s.fetch = fetch;
-    s.baton = baton;
-    s.out = out;
-    s.domain = domain;
-    s.include = include;
-    s.stack = apr_array_make(p, 4, sizeof(const char *));
-    ssd_check_init(p, out, domain);
-    if (ssd_check_fetch(p, fetch, baton, CHECK, domain, out, &ans) != 0) {
+    if (ssd_check_fetch(s->p, s->lk.txt, s->lk.baton, CHECK, s->domain,
+                        s->out, &ans) != 0) {
         return;
     }
     if (ans.rc == SSD_DNS_CNAME_LOOP) {
-        fail(&s, "cname_loop", domain, apr_psprintf(p, "%s is a CNAME loop: "
-             "remove the CNAME and publish a TXT record at %s with the value "
-             "%s", domain, domain, default_record(&s)))->expected =
-            default_record(&s);
+        fail(s, "cname_loop", s->domain, apr_psprintf(s->p, "%s is a CNAME "
+             "loop: remove the CNAME and publish a TXT record at %s with the "
+             "value %s", s->domain, s->domain, default_record(s)))->expected =
+            default_record(s);
         return;
     }
     if ((n = spf_records(&ans, &rec)) != 1) {
-        n ? multiple(&s, &ans, n) : no_record(&s, &ans);
+        n ? multiple(s, &ans, n) : no_record(s, &ans);
         return;
     }
-    s.record = apr_pstrmemdup(p, rec->data, rec->len);
-    judge(&s, rec);
+    s->record = apr_pstrmemdup(s->p, rec->data, rec->len);
+    judge(s, rec);
+}
+
+void ssd_check_spf(apr_pool_t *p, const ssd_spf_lookup_t *lookup,
+                   const char *domain, const char *include, const char *helo,
+                   ssd_check_result_t *out)
+{
+    spf_t s;
+
+    memset(&s, 0, sizeof(s));
+    s.p = p;
+    s.cache = ssd_spf_cache_new(p, lookup, &s.lk);
+    s.out = out;
+    s.domain = domain;
+    s.include = include;
+    s.helo = helo && *helo ? helo : include;
+    s.sender = apr_pstrcat(p, "postmaster@", domain, NULL);
+    ssd_check_init(p, out, domain);
+    run(&s);
+    out->lookups = ssd_spf_cache_calls(s.cache);
 }

@@ -13,6 +13,7 @@
  * - All ldns objects are freed before returning, the resolvers by a
  *   cleanup on the pool given to ssd_dns_new. */
 #include "ssd_dns.h"
+#include "ssd_metrics.h"
 
 #include <string.h>
 #include <apr_lib.h>
@@ -30,6 +31,7 @@ typedef struct {
 
 struct ssd_dns {
     apr_pool_t *pool;
+    const ssd_log_t *log;
     apr_array_header_t *servers;    /* dns_server_t */
     apr_interval_time_t query_timeout;
     apr_time_t deadline;
@@ -44,6 +46,7 @@ typedef struct {
     ssd_txt_answer_t *out;
     apr_array_header_t *seen;       /* lower-case names already visited */
     int found;                      /* RRs of type at the final name */
+    ssd_rr_answer_t *rr;            /* ssd_dns_rr: where the RRs go */
 } chase_t;
 
 /* Internal result of one answer: the chain leaves it, query the target. */
@@ -157,6 +160,7 @@ ssd_dns_t *ssd_dns_new(apr_pool_t *p, const ssd_dns_config_t *cfg,
     d->query_timeout = cfg->query_timeout > 0 ? cfg->query_timeout
                                               : DEFAULT_QUERY_TIMEOUT;
     d->deadline = cfg->deadline;
+    d->log = cfg->log;
     apr_pool_cleanup_register(p, d, servers_cleanup, apr_pool_cleanup_null);
     if (ns && ns->nelts > 0) {
         for (i = 0; i < ns->nelts && !msg; i++) {
@@ -251,11 +255,40 @@ static ssd_dns_rc send_failure(ldns_status st)
     }
 }
 
+/* One DEBUG line per exchange: what was asked of whom, and the answer. */
+static void log_exchange(const ssd_dns_t *d, const dns_server_t *s,
+                         const ldns_pkt *q, int tcp, const ldns_pkt *a,
+                         ldns_status st, apr_time_t started)
+{
+    const ldns_rr *qr = ldns_rr_list_rr(ldns_pkt_question(q), 0);
+    char *name, *type, *server;
+
+    if (!d->log || d->log->max_level < SSD_LOG_DEBUG || !qr) {
+        return;
+    }
+    name = ldns_rdf2str(ldns_rr_owner(qr));
+    type = ldns_rr_type2str(ldns_rr_get_type(qr));
+    server = ldns_rdf2str(ldns_resolver_nameservers(s->res)[0]);
+    ssd_logf(d->log, SSD_LOG_DEBUG, 410, "DNS %s %s to %s port %u over %s: "
+             "%s, %u answers%s, %" APR_TIME_T_FMT " ms", type ? type : "?",
+             name ? name : "?", server ? server : "?",
+             (unsigned)ldns_resolver_port(s->res), tcp ? "TCP" : "UDP",
+             a ? ldns_pkt_rcode2str(ldns_pkt_get_rcode(a))
+               : ldns_get_errorstr_by_id(st),
+             a ? (unsigned)ldns_pkt_ancount(a) : 0,
+             a && ldns_pkt_tc(a) ? " (truncated)" : "",
+             apr_time_as_msec(apr_time_now() - started));
+    free(name);
+    free(type);
+    free(server);
+}
+
 static ssd_dns_rc exchange(ssd_dns_t *d, dns_server_t *s, ldns_pkt *q,
                            int tcp, ldns_pkt **ans)
 {
     struct timeval tv;
     ldns_status st;
+    apr_time_t started = apr_time_now();
 
     *ans = NULL;
     if (!attempt_timeout(d, &tv)) {
@@ -265,6 +298,7 @@ static ssd_dns_rc exchange(ssd_dns_t *d, dns_server_t *s, ldns_pkt *q,
     ldns_resolver_set_usevc(s->res, tcp ? true : false);
     ldns_resolver_set_nameserver_rtt(s->res, 0, LDNS_RESOLV_RTT_MIN);
     st = ldns_send(ans, s->res, q);
+    log_exchange(d, s, q, tcp, *ans, st, started);
     if (st == LDNS_STATUS_OK && *ans && reply_matches(q, *ans)) {
         return SSD_DNS_OK;
     }
@@ -326,9 +360,13 @@ static ssd_dns_rc ask(ssd_dns_t *d, dns_server_t *s, ldns_pkt *q,
         s->timeouts++;
     }
     if (rc != SSD_DNS_OK) {
+        ssd_metric_count(SSD_METRIC_DNS, rc);
         return rc;
     }
     rc = rcode_rc(*ans);
+    ssd_metric_count(SSD_METRIC_DNS, rc == SSD_DNS_OK
+                     && ldns_pkt_get_rcode(*ans) == LDNS_RCODE_NXDOMAIN
+                     ? SSD_DNS_NXDOMAIN : rc);
     if (rc != SSD_DNS_OK) {
         ldns_pkt_free(*ans);
         *ans = NULL;
@@ -435,7 +473,10 @@ static void push_txt(apr_pool_t *p, apr_array_header_t *txts,
     t->data = buf;
 }
 
-/* Count (and for TXT keep) the RRs of c->type owned by name. */
+static void push_rr(chase_t *c, const ldns_rr *rr);
+
+/* Count (and for TXT, or for ssd_dns_rr, keep) the RRs of c->type owned
+ * by name. */
 static void collect(chase_t *c, const ldns_rr_list *an, const ldns_rdf *name)
 {
     size_t i;
@@ -451,6 +492,9 @@ static void collect(chase_t *c, const ldns_rr_list *an, const ldns_rdf *name)
         c->found++;
         if (c->type == LDNS_RR_TYPE_TXT) {
             push_txt(c->p, c->out->txts, rr);
+        }
+        else if (c->rr) {
+            push_rr(c, rr);
         }
     }
 }
@@ -622,4 +666,132 @@ ssd_dns_rc ssd_dns_fetch(void *baton, apr_pool_t *p, const char *name,
                          ssd_txt_answer_t *out)
 {
     return ssd_dns_txt((ssd_dns_t *)baton, p, name, out);
+}
+
+ssd_dns_rc ssd_dns_txt_from_wire(apr_pool_t *p, const unsigned char *wire,
+                                 apr_size_t len, const char *name,
+                                 ssd_txt_answer_t *out)
+{
+    apr_size_t n = strlen(name ? name : "");
+    ldns_rdf *qname;
+    ldns_pkt *a = NULL;
+    chase_t c;
+
+    memset(&c, 0, sizeof(c));
+    c.p = p;
+    c.type = LDNS_RR_TYPE_TXT;
+    c.out = out;
+    out->txts = apr_array_make(p, 2, sizeof(ssd_txt_t));
+    out->final_name = apr_pstrmemdup(p, name ? name : "",
+                                     n - (n > 1 && name[n - 1] == '.'));
+    out->cnames = 0;
+    c.seen = apr_array_make(p, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(c.seen, const char *) = lower_dup(p, out->final_name);
+    out->rc = SSD_DNS_ERROR;
+    qname = absolute_dname(p, out->final_name);
+    if (qname && ldns_wire2pkt(&a, wire, len) == LDNS_STATUS_OK) {
+        out->rc = rcode_rc(a);
+        if (out->rc == SSD_DNS_OK) {
+            out->rc = read_answer(&c, a, qname);
+        }
+        out->rc = out->rc == CHASE_ON ? SSD_DNS_NODATA : out->rc;
+    }
+    if (a) {
+        ldns_pkt_free(a);
+    }
+    if (qname) {
+        ldns_rdf_deep_free(qname);
+    }
+    if (out->rc != SSD_DNS_OK) {
+        apr_array_clear(out->txts);
+    }
+    return out->rc;
+}
+
+/* ---- A, AAAA, MX and PTR (ssd_dns_rr) ---- */
+
+/* The address or name of one RR of c->type into c->rr. */
+static void push_rr(chase_t *c, const ldns_rr *rr)
+{
+    const ldns_rdf *f;
+    ssd_ip_t *ip;
+    apr_size_t n;
+
+    f = ldns_rr_rdf(rr, c->type == LDNS_RR_TYPE_MX ? 1 : 0);
+    if (!f) {
+        return;
+    }
+    if (c->type == LDNS_RR_TYPE_MX || c->type == LDNS_RR_TYPE_PTR) {
+        APR_ARRAY_PUSH(c->rr->names, const char *) = dname_text(c->p, f);
+        return;
+    }
+    n = c->type == LDNS_RR_TYPE_A ? 4 : 16;
+    if (ldns_rdf_size(f) != n) {
+        return;
+    }
+    ip = apr_array_push(c->rr->ips);
+    memset(ip, 0, sizeof(*ip));
+    ip->family = n == 4 ? 4 : 6;
+    memcpy(ip->addr, ldns_rdf_data(f), n);
+}
+
+static int rr_type_ok(int rrtype)
+{
+    return rrtype == LDNS_RR_TYPE_A || rrtype == LDNS_RR_TYPE_AAAA
+           || rrtype == LDNS_RR_TYPE_MX || rrtype == LDNS_RR_TYPE_PTR;
+}
+
+ssd_dns_rc ssd_dns_rr(ssd_dns_t *d, apr_pool_t *p, const char *name,
+                      int rrtype, ssd_rr_answer_t *out)
+{
+    ssd_txt_answer_t track;
+    chase_t c;
+
+    memset(out, 0, sizeof(*out));
+    memset(&track, 0, sizeof(track));
+    out->ips = apr_array_make(p, 4, sizeof(ssd_ip_t));
+    out->names = apr_array_make(p, 4, sizeof(const char *));
+    out->final_name = name ? name : "";
+    if (!rr_type_ok(rrtype)) {
+        return out->rc = SSD_DNS_ERROR;
+    }
+    memset(&c, 0, sizeof(c));
+    c.d = d;
+    c.p = p;
+    c.type = (ldns_rr_type)rrtype;
+    c.out = &track;
+    c.rr = out;
+    track.txts = apr_array_make(p, 1, sizeof(ssd_txt_t));
+    out->rc = chase(&c, name ? name : "");
+    out->final_name = track.final_name;
+    out->cnames = track.cnames;
+    if (out->rc != SSD_DNS_OK) {
+        apr_array_clear(out->ips);
+        apr_array_clear(out->names);
+    }
+    return out->rc;
+}
+
+ssd_dns_rc ssd_dns_fetch_a(void *baton, apr_pool_t *p, const char *name,
+                           ssd_rr_answer_t *out)
+{
+    return ssd_dns_rr((ssd_dns_t *)baton, p, name, LDNS_RR_TYPE_A, out);
+}
+
+ssd_dns_rc ssd_dns_fetch_aaaa(void *baton, apr_pool_t *p, const char *name,
+                              ssd_rr_answer_t *out)
+{
+    return ssd_dns_rr((ssd_dns_t *)baton, p, name, LDNS_RR_TYPE_AAAA, out);
+}
+
+ssd_dns_rc ssd_dns_fetch_mx(void *baton, apr_pool_t *p, const char *name,
+                            ssd_rr_answer_t *out)
+{
+    return ssd_dns_rr((ssd_dns_t *)baton, p, name, LDNS_RR_TYPE_MX, out);
+}
+
+ssd_dns_rc ssd_dns_fetch_ptr(void *baton, apr_pool_t *p, const char *name,
+                             ssd_rr_answer_t *out)
+{
+    return ssd_dns_rr((ssd_dns_t *)baton, p, name, LDNS_RR_TYPE_PTR, out);
 }

@@ -14,6 +14,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 #include <apr_network_io.h>
+#include "ssd_log.h"
 
 typedef struct {
     const char *host;       /* IPv4 or IPv6 literal ("[::1]" accepted) */
@@ -28,6 +29,8 @@ typedef struct {
                                                outlast it; 0: none */
     const char *resolv_conf;                /* NULL: /etc/resolv.conf
                                                (other paths for tests) */
+    const ssd_log_t *log;                   /* NULL: no log lines; each
+                                               query at SSD_LOG_DEBUG */
 } ssd_dns_config_t;
 
 typedef enum {
@@ -99,8 +102,64 @@ typedef ssd_dns_rc (*ssd_txt_fetch_fn)(void *baton, apr_pool_t *p,
                                        const char *name,
                                        ssd_txt_answer_t *out);
 
+/* The TXT records at name in one reply (DNS wire format, as received),
+ * without any lookup: a reply that does not parse or a bad name gives
+ * SSD_DNS_ERROR; an rcode other than NOERROR/NXDOMAIN gives SERVFAIL,
+ * REFUSED or ERROR; else the CNAME chain from name is followed inside the
+ * answer section (a loop or more than 8 CNAMEs: SSD_DNS_CNAME_LOOP) and
+ * the TXT RRs at its end are returned as ssd_dns_txt returns them. A
+ * chain that leaves the answer with no data at its end gives NODATA with
+ * cnames > 0 (ssd_dns_txt would query final_name next). The reply's id
+ * and question are not checked. out is always filled; memory from p.
+ * Returns out->rc. */
+ssd_dns_rc ssd_dns_txt_from_wire(apr_pool_t *p, const unsigned char *wire,
+                                 apr_size_t len, const char *name,
+                                 ssd_txt_answer_t *out);
+
 /* ssd_txt_fetch_fn over ssd_dns_txt; baton is the ssd_dns_t. */
 ssd_dns_rc ssd_dns_fetch(void *baton, apr_pool_t *p, const char *name,
                          ssd_txt_answer_t *out);
+
+/* ---- A, AAAA, MX and PTR (for SPF evaluation, ssd_spf_eval) ---- */
+
+typedef struct {
+    int family;                 /* 4 or 6 */
+    unsigned char addr[16];     /* network order; IPv4 in the first 4 */
+} ssd_ip_t;
+
+/* The RRs of one type at a name, CNAMEs chased as for TXT. */
+typedef struct {
+    ssd_dns_rc rc;
+    apr_array_header_t *ips;    /* ssd_ip_t: the A or AAAA RRs */
+    apr_array_header_t *names;  /* const char *: MX exchanges (in answer
+                                   order) or PTR names, no trailing dot
+                                   (the root stays ".") */
+    const char *final_name;
+    int cnames;
+} ssd_rr_answer_t;
+
+/* A lookup of one type, so unit tests can feed canned answers: it must
+ * fill out completely (rc, ips, names, final_name, cnames). */
+typedef ssd_dns_rc (*ssd_rr_fetch_fn)(void *baton, apr_pool_t *p,
+                                      const char *name,
+                                      ssd_rr_answer_t *out);
+
+/* rrtype 1 (A), 28 (AAAA), 15 (MX) or 12 (PTR) at an absolute name, with
+ * the deadlines, CNAME chasing and TCP retry of ssd_dns_txt. out is
+ * always filled (ips and names empty unless OK); memory from p. Other
+ * types give SSD_DNS_ERROR. Returns out->rc. */
+ssd_dns_rc ssd_dns_rr(ssd_dns_t *d, apr_pool_t *p, const char *name,
+                      int rrtype, ssd_rr_answer_t *out);
+
+/* ssd_rr_fetch_fn over ssd_dns_rr; baton is the ssd_dns_t. ptr takes the
+ * reverse name (4.3.2.1.in-addr.arpa, nibbles under ip6.arpa). */
+ssd_dns_rc ssd_dns_fetch_a(void *baton, apr_pool_t *p, const char *name,
+                           ssd_rr_answer_t *out);
+ssd_dns_rc ssd_dns_fetch_aaaa(void *baton, apr_pool_t *p, const char *name,
+                              ssd_rr_answer_t *out);
+ssd_dns_rc ssd_dns_fetch_mx(void *baton, apr_pool_t *p, const char *name,
+                            ssd_rr_answer_t *out);
+ssd_dns_rc ssd_dns_fetch_ptr(void *baton, apr_pool_t *p, const char *name,
+                             ssd_rr_answer_t *out);
 
 #endif

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <idn2.h>
 #include <libpsl.h>
@@ -308,6 +309,20 @@ static const char *to_a_labels(apr_pool_t *p, const char *name,
     return NULL;
 }
 
+/* An A-label is valid only when its U-label encodes back to it under the
+ * same IDNA 2008 rules (RFC 5891 section 5.4): the punycode of a
+ * character IDNA forbids decodes, but does not encode again. */
+static int round_trips(const char *unicode, const char *ascii)
+{
+    char *back = NULL;
+    int same = idn2_to_ascii_8z(unicode, &back, IDN2_NONTRANSITIONAL
+                                                | IDN2_NFC_INPUT) == IDN2_OK
+               && strcasecmp(back, ascii) == 0;
+
+    idn2_free(back);
+    return same;
+}
+
 static const char *to_u_labels(apr_pool_t *p, const char *ascii,
                                const char **unicode)
 {
@@ -320,6 +335,11 @@ static const char *to_u_labels(apr_pool_t *p, const char *ascii,
     }
     if ((rc = idn2_to_unicode_8z8z(ascii, &res, 0)) != IDN2_OK) {
         return idn2_message(p, rc);
+    }
+    if (!round_trips(res, ascii)) {
+        idn2_free(res);
+        return "invalid internationalized domain name: an xn-- label does "
+               "not decode to characters IDNA 2008 allows (RFC 5891 5.4)";
     }
     if (strcmp(res, ascii)) {
         *unicode = apr_pstrdup(p, res);
@@ -546,4 +566,72 @@ const char *ssd_rua_validate(const char *addr)
         return msg;
     }
     return rua_check_host(at + 1);
+}
+
+const char *ssd_domain_registrable(apr_pool_t *p, const char *name)
+{
+    const psl_ctx_t *psl = psl_for(p);
+    char *lower, *c;
+    apr_size_t len;
+
+    if (!psl || !name) {
+        return NULL;
+    }
+    lower = apr_pstrdup(p, name);
+    for (c = lower; *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    len = strlen(lower);
+    if (len > 1 && lower[len - 1] == '.') {
+        lower[len - 1] = '\0';
+    }
+    return psl_registrable_domain(psl, lower);
+}
+
+/* One label of a host name: 1-63 of [A-Za-z0-9_-], no hyphen at an end. */
+static int host_label_ok(const char *l, apr_size_t n)
+{
+    apr_size_t i;
+
+    if (n == 0 || n > 63 || l[0] == '-' || l[n - 1] == '-') {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (!apr_isalnum(l[i]) && l[i] != '-' && l[i] != '_') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+const char *ssd_host_normalise(apr_pool_t *p, const char *input,
+                               const char **out)
+{
+    char *h = apr_pstrdup(p, input), *dot, *label;
+    apr_size_t len = strlen(h);
+    int labels = 0;
+
+    if (len > 1 && h[len - 1] == '.') {
+        h[--len] = '\0';
+    }
+    if (len == 0 || len > 253) {
+        return "a host name is 1 to 253 characters long";
+    }
+    for (label = h; *label; label++) {
+        *label = (char)apr_tolower(*label);
+    }
+    for (label = h; label; label = dot ? dot + 1 : NULL, labels++) {
+        dot = strchr(label, '.');
+        if (!host_label_ok(label, dot ? (apr_size_t)(dot - label)
+                                      : strlen(label))) {
+            return "a host name has labels of 1-63 letters, digits, hyphens "
+                   "or underscores (A-labels for international names), no "
+                   "hyphen at either end";
+        }
+    }
+    if (labels < 2) {
+        return "a host name has at least two labels";
+    }
+    *out = h;
+    return NULL;
 }

@@ -34,6 +34,17 @@ const char *ssd_domain_normalise(apr_pool_t *p, const char *input,
  * fine, else a static message. */
 const char *ssd_rua_validate(const char *addr);
 
+/* The registrable (organisational) domain of name by the Public Suffix
+ * List -- the same list the validation uses: "scailabs.ai" for
+ * "scaisend.scailabs.ai". NULL when name is a public suffix or invalid. */
+const char *ssd_domain_registrable(apr_pool_t *p, const char *name);
+
+/* A host name as DNS and SPF use it (labels of letters, digits, hyphens
+ * and underscores, so "_spf.example.net" is one): NULL and *out in lower
+ * case without a trailing dot, or an English message. */
+const char *ssd_host_normalise(apr_pool_t *p, const char *input,
+                               const char **out);
+
 /* True if name is domain or a subdomain of it (both normalised). */
 int ssd_domain_is_within(const char *name, const char *domain);
 

@@ -4,6 +4,7 @@
  * other ways, so a request body is first checked by the small validating
  * scanner below and only then handed to json_tokener in strict mode. */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_hash.h>
@@ -588,9 +589,51 @@ const char *ssd_json_to_string(apr_pool_t *p, json_object *o)
                                  | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* v with every byte that is not part of valid UTF-8 replaced by U+FFFD,
+ * so that an answer stays valid JSON whatever bytes it echoes; malloc'd. */
+static char *valid_utf8(const char *v, apr_size_t len)
+{
+    char *out = malloc(len * 3 + 1), *o = out;
+    apr_size_t ok;
+
+    if (!out) {
+        return NULL;
+    }
+    while (len > 0) {
+        ok = ssd_utf8_valid_len(v, len);
+        memcpy(o, v, ok);
+        o += ok;
+        v += ok;
+        len -= ok;
+        if (len > 0) {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            v++;
+            len--;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static json_object *new_string(const char *v)
+{
+    apr_size_t len = strlen(v);
+    json_object *s;
+    char *fixed;
+
+    if (ssd_utf8_valid_len(v, len) == len) {
+        return json_object_new_string(v);
+    }
+    fixed = valid_utf8(v, len);
+    s = json_object_new_string(fixed ? fixed : "");
+    free(fixed);
+    return s;
+}
+
 void ssd_json_add_str(json_object *o, const char *k, const char *v)
 {
-    json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+    json_object_object_add(o, k, v ? new_string(v) : NULL);
 }
 
 void ssd_json_add_bool(json_object *o, const char *k, int v)

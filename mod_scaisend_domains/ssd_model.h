@@ -23,6 +23,13 @@ typedef struct {
     const char *last_verification;  /* JSON text or NULL */
     const char *spf_status;         /* pending | verified | failed */
     const char *dmarc_status;
+    /* verification over time (api.md section 9); times in ms since the
+     * epoch on the database's clock, 0 when unset */
+    const char *state;              /* pending verified degraded unverified */
+    apr_int64_t failing_since_ms;   /* first failure since it was verified */
+    apr_int64_t next_check_ms;      /* due for a re-check; 0: never */
+    int check_step;                 /* backoff step of pending/unverified */
+    apr_int64_t window_from_ms;     /* their re-check window starts */
 } ssd_domain_t;
 
 typedef struct {

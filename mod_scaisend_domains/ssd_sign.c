@@ -12,6 +12,20 @@
 
 #define OUT_CHUNK 8192
 
+static EVP_MD *sha256;      /* fetched once (ssd_signer_init), read-only */
+
+void ssd_signer_init(void)
+{
+    if (!sha256) {
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    }
+}
+
+const EVP_MD *ssd_sign_sha256(void)
+{
+    return sha256 ? sha256 : EVP_sha256();
+}
+
 static apr_status_t md_cleanup(void *data)
 {
     EVP_MD_CTX_free(data);
@@ -27,7 +41,8 @@ ssd_signer_t *ssd_signer_new(apr_pool_t *p, apr_size_t max_header_bytes)
     s->header = apr_palloc(p, max_header_bytes);
     s->out = apr_palloc(p, OUT_CHUNK);
     s->body_md = EVP_MD_CTX_new();
-    if (!s->body_md || !EVP_DigestInit_ex(s->body_md, EVP_sha256(), NULL)) {
+    if (!s->body_md || !EVP_DigestInit_ex(s->body_md, ssd_sign_sha256(),
+                                          NULL)) {
         EVP_MD_CTX_free(s->body_md);
         return NULL;
     }

@@ -21,6 +21,10 @@ typedef struct {
     const char *message;
 } ssd_sign_error_t;
 
+/* Fetch the digests once per process (after which no signature fetches
+ * an algorithm); without it signing still works, fetching each time. */
+void ssd_signer_init(void);
+
 /* A signer whose digest is released by a cleanup on p. */
 ssd_signer_t *ssd_signer_new(apr_pool_t *p, apr_size_t max_header_bytes);
 

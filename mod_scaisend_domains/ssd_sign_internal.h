@@ -37,6 +37,8 @@ struct ssd_signer {
     const char *from_domain;
 };
 
+/* SHA-256, fetched once by ssd_signer_init. */
+const EVP_MD *ssd_sign_sha256(void);
 int ssd_sign_parse_headers(ssd_signer_t *s, ssd_sign_error_t *err);
 int ssd_sign_find_from(ssd_signer_t *s, ssd_sign_error_t *err);
 /* "name:value" relaxed (section 3.4.2) appended to b, and a CRLF when

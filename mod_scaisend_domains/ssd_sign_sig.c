@@ -121,7 +121,8 @@ static const char *rsa_sha256(apr_pool_t *p, EVP_PKEY *key, const char *in)
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char sig[1024];
     size_t len = sizeof(sig);
-    int ok = ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) > 0
+    int ok = ctx && EVP_DigestSignInit(ctx, NULL, ssd_sign_sha256(), NULL,
+                                       key) > 0
              && EVP_PKEY_get_size(key) <= (int)sizeof(sig)
              && EVP_DigestSign(ctx, sig, &len, (const unsigned char *)in,
                                strlen(in)) > 0;

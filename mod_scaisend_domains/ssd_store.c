@@ -1,10 +1,10 @@
 /* ssd_store: reads and writes of domains, keys and audit events. Every
  * write touching more than one row runs in one transaction whose statement
- * errors are tracked here (apr_dbd_transaction_end reports success even
- * when it rolled back). */
+ * errors are tracked here (see ssd_txn_begin). */
 #include "ssd_store.h"
 #include "ssd_store_internal.h"
 #include "ssd_id.h"
+#include "ssd_webhook.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,11 +91,26 @@ static int statements_lost(ssd_store_t *st, int rc)
     return statements_stale(msg) && prepare_all(st);
 }
 
+/* One DEBUG line per statement: its label, its result and its time. */
+static void log_statement(const ssd_store_t *st, const char *label, int rc,
+                          int nrows, apr_time_t started)
+{
+    if (!st->log || st->log->max_level < SSD_LOG_DEBUG) {
+        return;
+    }
+    ssd_logf(st->log, SSD_LOG_DEBUG, 110, "statement %s: %s%s, %" APR_TIME_T_FMT
+             " us", label, rc ? "failed: " : "ok",
+             rc ? apr_dbd_error(st->driver, st->handle, rc)
+                : nrows >= 0 ? apr_psprintf(st->pool, " (%d rows)", nrows) : "",
+             apr_time_now() - started);
+}
+
 /* Run a write; returns 0 and the affected row count, or the driver code. */
 int ssd_store_run(ssd_store_t *st, const char *label, int *nrows, int nargs,
                   const char **args)
 {
     apr_dbd_prepared_t *stmt = ssd_store_statement(st, label);
+    apr_time_t started = apr_time_now();
     int rc, n = 0;
 
     if (!stmt) {
@@ -108,6 +123,7 @@ int ssd_store_run(ssd_store_t *st, const char *label, int *nrows, int nargs,
         rc = apr_dbd_pquery(st->driver, st->pool, st->handle, &n, stmt,
                             nargs, args);
     }
+    log_statement(st, label, rc, n, started);
     if (rc != 0) {
         return ssd_store_note_error(st, label, rc);
     }
@@ -121,6 +137,7 @@ int ssd_store_select(ssd_store_t *st, const char *label, ssd_rows_t *rows,
                      int nargs, const char **args)
 {
     apr_dbd_prepared_t *stmt = ssd_store_statement(st, label);
+    apr_time_t started = apr_time_now();
     int rc;
 
     rows->res = NULL;
@@ -135,6 +152,9 @@ int ssd_store_select(ssd_store_t *st, const char *label, ssd_rows_t *rows,
         rc = apr_dbd_pselect(st->driver, st->pool, st->handle, &rows->res,
                              ssd_store_statement(st, label), 1, nargs, args);
     }
+    log_statement(st, label, rc, rc ? 0 : apr_dbd_num_tuples(st->driver,
+                                                             rows->res),
+                  started);
     return rc != 0 ? ssd_store_note_error(st, label, rc) : 0;
 }
 
@@ -186,6 +206,11 @@ static ssd_domain_t *domain_from_row(ssd_store_t *st, apr_dbd_row_t *row)
     d->last_verification = ssd_store_text(st, row, 13);
     d->spf_status = ssd_store_text(st, row, 14);
     d->dmarc_status = ssd_store_text(st, row, 15);
+    d->state = ssd_store_text(st, row, 16);
+    d->failing_since_ms = ssd_store_i64(st, row, 17);
+    d->next_check_ms = ssd_store_i64(st, row, 18);
+    d->check_step = (int)ssd_store_i64(st, row, 19);
+    d->window_from_ms = ssd_store_i64(st, row, 20);
     return d;
 }
 
@@ -206,6 +231,13 @@ static void key_from_row(ssd_store_t *st, apr_dbd_row_t *row,
     k->dns_status = ssd_store_text(st, row, 8);
 }
 
+apr_int64_t ssd_store_i64(ssd_store_t *st, apr_dbd_row_t *row, int col)
+{
+    const char *v = ssd_store_text(st, row, col);
+
+    return v && *v ? apr_atoi64(v) : 0;
+}
+
 const char *ssd_store_flag(int v)
 {
     return v ? "1" : "0";
@@ -213,13 +245,34 @@ const char *ssd_store_flag(int v)
 
 /* ---- transactions ---------------------------------------------------- */
 
+/* Transactions are BEGIN/COMMIT/ROLLBACK statements of our own, not
+ * apr_dbd_transaction_start: the pgsql driver of apr-util 1.6 dereferences
+ * a NULL transaction when BEGIN fails (a pooled connection whose server
+ * went away), taking the process down; and its end reports success even
+ * after a rollback. SQLite takes the write lock at BEGIN IMMEDIATE, so the
+ * reads of a transaction see what it then writes. */
+static const char *begin_sql(const ssd_store_t *st)
+{
+    return strcmp(apr_dbd_name(st->driver), "sqlite3") == 0
+           ? "BEGIN IMMEDIATE" : "BEGIN";
+}
+
+static int exec_sql(ssd_store_t *st, const char *sql)
+{
+    int nrows = 0;
+
+    return apr_dbd_query(st->driver, st->handle, &nrows, sql);
+}
+
 int ssd_txn_begin(ssd_store_t *st, txn_t *t)
 {
     int rc;
 
-    t->tx = NULL;
     t->failed = 0;
-    rc = apr_dbd_transaction_start(st->driver, st->pool, st->handle, &t->tx);
+    rc = exec_sql(st, begin_sql(st));
+    if (rc != 0 && statements_lost(st, rc)) {
+        rc = exec_sql(st, begin_sql(st));       /* reconnected: once more */
+    }
     st->in_txn = rc == 0;
     return rc != 0 ? ssd_store_note_error(st, "begin", rc) : 0;
 }
@@ -227,16 +280,19 @@ int ssd_txn_begin(ssd_store_t *st, txn_t *t)
 /* Commit when every statement succeeded, else roll back. */
 ssd_store_rc ssd_txn_end(ssd_store_t *st, txn_t *t, ssd_store_rc rc)
 {
-    if (rc != SSD_STORE_OK || t->failed) {
-        apr_dbd_transaction_mode_set(st->driver, t->tx,
-                                     APR_DBD_TRANSACTION_ROLLBACK);
-    }
+    int failed = rc != SSD_STORE_OK || t->failed;
+
     st->in_txn = 0;
-    if (apr_dbd_transaction_end(st->driver, st->pool, t->tx) != 0
-        && rc == SSD_STORE_OK) {
+    if (failed) {
+        exec_sql(st, "ROLLBACK");
+        return rc != SSD_STORE_OK ? rc : SSD_STORE_FAILED;
+    }
+    if ((rc = exec_sql(st, "COMMIT")) != 0) {
+        ssd_store_note_error(st, "commit", rc);
+        exec_sql(st, "ROLLBACK");
         return SSD_STORE_FAILED;
     }
-    return t->failed && rc == SSD_STORE_OK ? SSD_STORE_FAILED : rc;
+    return SSD_STORE_OK;
 }
 
 void ssd_txn_run(ssd_store_t *st, txn_t *t, const char *label, int nargs,
@@ -247,14 +303,55 @@ void ssd_txn_run(ssd_store_t *st, txn_t *t, const char *label, int nargs,
     }
 }
 
+/* The event types delivered to ScaiSendWebhookURL (api.md section 9). */
+static int is_webhook_type(const char *action)
+{
+    static const char *const types[] = {
+        "domain.verified", "domain.degraded", "domain.unverified",
+        "dkim.activated", "dkim.rotation_due", "dkim.pending_created",
+        "domain.deleted", NULL
+    };
+    int i;
+
+    for (i = 0; types[i]; i++) {
+        if (strcmp(action, types[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The event in the outbox, in the same transaction: its id is the
+ * webhook-id, its body built once (every retry sends the same bytes). */
+static void insert_outbox(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
+                          const ssd_event_t *ev, const char *id)
+{
+    ssd_webhook_event_t w = {id, ev->action, apr_time_now(), d->id,
+                             d->domain, d->partner_id, d->tenant_id,
+                             ev->previous, ev->current, ev->extra};
+    const char *err = NULL, *body = ssd_webhook_body(st->pool, &w, &err);
+    const char *args[] = {id, d->id, ev->action, body};
+
+    if (!body) {
+        st->error = apr_pstrcat(st->pool, "webhook body: ", err, NULL);
+        t->failed = 1;
+        return;
+    }
+    ssd_txn_run(st, t, "ssd_outbox_insert", 4, args);
+}
+
 void ssd_store_insert_event(ssd_store_t *st, txn_t *t, const ssd_domain_t *d,
                          const ssd_event_t *ev)
 {
-    const char *args[] = {ssd_id_new(st->pool, "evt_"), d->id, d->partner_id,
+    const char *id = ssd_id_new(st->pool, "evt_");
+    const char *args[] = {id, d->id, d->partner_id,
                           d->tenant_id, ssd_now_rfc3339(st->pool), ev->sub,
                           ev->action, ev->changes};
 
     ssd_txn_run(st, t, "ssd_event_insert", 8, args);
+    if (st->outbox && is_webhook_type(ev->action)) {
+        insert_outbox(st, t, d, ev, id);
+    }
 }
 
 static void insert_key(ssd_store_t *st, txn_t *t, const ssd_dkim_key_t *k)
@@ -275,9 +372,10 @@ static int insert_domain(ssd_store_t *st, const ssd_domain_t *d, int *nrows)
         d->partner_id, d->tenant_id, d->domain, d->dkim_selector,
         d->dmarc_policy, d->dmarc_rua_email, ssd_store_flag(d->is_shared),
         ssd_store_flag(d->is_active), ssd_store_flag(d->verified), d->created_at,
-        d->updated_at};
+        d->updated_at, d->next_check_ms ? "1" : "",
+        apr_psprintf(st->pool, "%" APR_INT64_T_FMT, d->next_check_ms)};
 
-    return ssd_store_run(st, "ssd_domain_insert", nrows, 13, args);
+    return ssd_store_run(st, "ssd_domain_insert", nrows, 15, args);
 }
 
 static ssd_store_rc count_rows(ssd_store_t *st, const char *label, int nargs,
@@ -304,6 +402,11 @@ ssd_store_rc ssd_store_owner_count(ssd_store_t *st, const char *owner_key,
     const char *args[] = {owner_key};
 
     return count_rows(st, "ssd_owner_count", 1, args, count);
+}
+
+ssd_store_rc ssd_store_schema_version(ssd_store_t *st, int *version)
+{
+    return count_rows(st, "ssd_schema_version", 0, NULL, version);
 }
 
 /* Inside the transaction: the owner's creates serialised, then counted. */
@@ -465,7 +568,7 @@ ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
                                     const ssd_patch_t *patch,
                                     ssd_domain_t **out)
 {
-    ssd_event_t ev = {patch->sub, "domain.updated", NULL};
+    ssd_event_t ev = {patch->sub, "domain.updated", NULL, NULL, NULL, NULL};
     ssd_store_rc rc;
     txn_t t;
 
@@ -582,6 +685,55 @@ ssd_store_rc ssd_store_sender_domains(ssd_store_t *st, const char *partner_id,
     *out = apr_array_make(st->pool, 2, sizeof(ssd_domain_t *));
     while ((row = ssd_store_next_row(st, &res))) {
         APR_ARRAY_PUSH(*out, ssd_domain_t *) = domain_from_row(st, row);
+    }
+    return SSD_STORE_OK;
+}
+
+/* The candidate of this row, the one before it when it is the same
+ * domain (a domain with two active keys comes in two rows). */
+static ssd_sign_candidate_t *candidate_of(ssd_store_t *st, apr_dbd_row_t *row,
+                                          apr_array_header_t *out)
+{
+    ssd_sign_candidate_t *c = out->nelts
+        ? &APR_ARRAY_IDX(out, out->nelts - 1, ssd_sign_candidate_t) : NULL;
+    const char *id = ssd_store_text(st, row, 0);
+
+    if (c && strcmp(c->domain->id, id) == 0) {
+        return c;
+    }
+    c = apr_array_push(out);
+    c->domain = domain_from_row(st, row);
+    c->keys = apr_array_make(st->pool, 2, sizeof(ssd_dkim_key_t));
+    return c;
+}
+
+ssd_store_rc ssd_store_sign_candidates(ssd_store_t *st, const char *partner_id,
+                                       const char *tenant_id,
+                                       const char *domain,
+                                       apr_array_header_t **out)
+{
+    const char *t = tenant_id ? tenant_id : "";
+    const char *args[] = {partner_id, domain, t, t};
+    ssd_rows_t res;
+    apr_dbd_row_t *row;
+
+    if (ssd_store_select(st, "ssd_sign_candidates", &res, 4, args) != 0) {
+        return SSD_STORE_FAILED;
+    }
+    *out = apr_array_make(st->pool, 2, sizeof(ssd_sign_candidate_t));
+    while ((row = ssd_store_next_row(st, &res))) {
+        ssd_sign_candidate_t *c = candidate_of(st, row, *out);
+        const char *selector = ssd_store_text(st, row, 21);
+
+        if (selector) {
+            ssd_dkim_key_t *k = apr_array_push(c->keys);
+
+            memset(k, 0, sizeof(*k));
+            k->domain_id = c->domain->id;
+            k->selector = selector;
+            k->state = "active";
+            k->wrapped_key = ssd_store_text(st, row, 22);
+        }
     }
     return SSD_STORE_OK;
 }

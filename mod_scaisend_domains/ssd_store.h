@@ -6,6 +6,7 @@
 
 #include <apr_dbd.h>
 #include <apr_hash.h>
+#include "ssd_log.h"
 #include "ssd_model.h"
 
 typedef struct {
@@ -17,6 +18,8 @@ typedef struct {
     int in_txn;
     const char *error;          /* last database error: for the log only */
     void *held;                 /* the glue's handle on the connection */
+    const ssd_log_t *log;       /* each statement at SSD_LOG_DEBUG */
+    int outbox;                 /* webhooks are on: events fill the outbox */
 } ssd_store_t;
 
 typedef enum {
@@ -32,11 +35,16 @@ typedef struct {
     const char *sql;
 } ssd_statement_t;
 
-/* An audit record written in the same transaction as the change. */
+/* An audit record written in the same transaction as the change; the
+ * events of api.md section 9 also go to the webhook outbox then (when the
+ * store's outbox is on), with previous/current/extra for their body. */
 typedef struct {
     const char *sub;
     const char *action;         /* domain.created, domain.updated, ... */
     const char *changes;        /* JSON text */
+    const char *previous;       /* webhook data.previous, NULL: null */
+    const char *current;        /* webhook data.current, NULL: null */
+    const char *extra;          /* NULL, or JSON text of more data members */
 } ssd_event_t;
 
 /* Which domains a list shows. tenant_id NULL lists the whole partner;
@@ -76,10 +84,13 @@ apr_status_t ssd_store_migrate(apr_pool_t *p, const apr_dbd_driver_t *driver,
 /* Insert the domain, its first key and its event: CONFLICT when the owner
  * has the name already, LIMIT when the owner holds max_per_owner domains
  * (0: no limit). */
+/* (d->next_check_ms is the first re-check's delay after now, 0: none.) */
 ssd_store_rc ssd_store_domain_create(ssd_store_t *st, const ssd_domain_t *d,
                                      const ssd_dkim_key_t *key,
                                      const ssd_event_t *ev,
                                      int max_per_owner);
+/* The schema version the database is at. */
+ssd_store_rc ssd_store_schema_version(ssd_store_t *st, int *version);
 /* How many domains an owner holds. */
 ssd_store_rc ssd_store_owner_count(ssd_store_t *st, const char *owner_key,
                                    int *count);
@@ -171,6 +182,43 @@ ssd_store_rc ssd_store_verified_elsewhere(ssd_store_t *st,
                                           const char *id);
 
 
+/* ---- the background job (ssd_store_job.c) ---- */
+
+/* Take or renew the lease name for holder for ttl_ms: OK when held,
+ * CONFLICT when another holder's lease has not expired. */
+ssd_store_rc ssd_store_lease(ssd_store_t *st, const char *name,
+                             const char *holder, apr_int64_t ttl_ms);
+ssd_store_rc ssd_store_lease_release(ssd_store_t *st, const char *name,
+                                     const char *holder);
+/* Ids of domains whose re-check is due, the most overdue first. */
+ssd_store_rc ssd_store_domains_due(ssd_store_t *st, int limit,
+                                   apr_array_header_t **out);
+/* No more background re-checks of the domain (until a verify schedules). */
+ssd_store_rc ssd_store_domain_unschedule(ssd_store_t *st, const char *id);
+/* Ids of domains never verified, created before (RFC 3339). */
+ssd_store_rc ssd_store_domains_expired(ssd_store_t *st, const char *before,
+                                       int limit, apr_array_header_t **out);
+
+/* One event waiting for delivery (the oldest of its domain). */
+typedef struct {
+    const char *id;                 /* evt_...: the webhook-id */
+    const char *domain_id;
+    const char *body;
+    int attempts;
+    apr_int64_t created_ms;
+    apr_int64_t now_ms;             /* the database's clock, now */
+} ssd_outbox_row_t;
+
+ssd_store_rc ssd_store_outbox_due(ssd_store_t *st, int limit,
+                                  apr_array_header_t **out);
+/* After an attempt: delivered, or retried in retry_in_ms (given up when
+ * give_up), with the error for the operator. */
+ssd_store_rc ssd_store_outbox_done(ssd_store_t *st, const char *id,
+                                   int delivered, apr_int64_t retry_in_ms,
+                                   int give_up, const char *error);
+/* Delivered or given-up events older than older_ms go. */
+ssd_store_rc ssd_store_outbox_forget(ssd_store_t *st, apr_int64_t older_ms);
+
 /* ---- DKIM key lifecycle (ssd_store_keys.c) ---- */
 
 /* Wraps the new key's private part for a selector chosen inside the
@@ -218,6 +266,19 @@ typedef struct {
 ssd_store_rc ssd_store_events_list(ssd_store_t *st, const char *domain_id,
                                    const char *after_id, int limit,
                                    apr_array_header_t **out);
+
+/* A record a signing request may use, with its active keys (wrapped). */
+typedef struct {
+    ssd_domain_t *domain;
+    apr_array_header_t *keys;       /* ssd_dkim_key_t: selector, wrapped */
+} ssd_sign_candidate_t;
+
+/* The candidates of ssd_store_sender_domains and their active keys, in
+ * one query (ssd_sign_candidate_t; rows of one domain together). */
+ssd_store_rc ssd_store_sign_candidates(ssd_store_t *st, const char *partner_id,
+                                       const char *tenant_id,
+                                       const char *domain,
+                                       apr_array_header_t **out);
 
 /* The records of a From: domain a tenant may send from (tenant NULL: a
  * partner-level caller, the partner's own records). */

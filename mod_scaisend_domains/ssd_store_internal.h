@@ -5,8 +5,7 @@
 #include "ssd_store.h"
 
 typedef struct {
-    apr_dbd_transaction_t *tx;
-    int failed;
+    int failed;             /* a statement of it failed: roll back */
 } txn_t;
 
 apr_dbd_prepared_t *ssd_store_statement(ssd_store_t *st, const char *label);
@@ -26,6 +25,8 @@ int ssd_store_select(ssd_store_t *st, const char *label, ssd_rows_t *rows,
 apr_dbd_row_t *ssd_store_next_row(ssd_store_t *st, ssd_rows_t *rows);
 const char *ssd_store_text(ssd_store_t *st, apr_dbd_row_t *row, int col);
 const char *ssd_store_flag(int v);
+/* A number column; 0 when NULL. */
+apr_int64_t ssd_store_i64(ssd_store_t *st, apr_dbd_row_t *row, int col);
 int ssd_txn_begin(ssd_store_t *st, txn_t *t);
 ssd_store_rc ssd_txn_end(ssd_store_t *st, txn_t *t, ssd_store_rc rc);
 void ssd_txn_run(ssd_store_t *st, txn_t *t, const char *label, int nargs,

@@ -59,29 +59,33 @@ static const char *select_one(apr_pool_t *p, const apr_dbd_driver_t *driver,
     return value;
 }
 
+/* One migration in a transaction of its own (BEGIN and COMMIT as
+ * statements: see ssd_txn_begin in ssd_store.c). */
 static apr_status_t apply(apr_pool_t *p, const apr_dbd_driver_t *driver,
                           apr_dbd_t *h, const migration_t *m,
                           const char **err)
 {
-    apr_dbd_transaction_t *tx = NULL;
-    apr_status_t rv = APR_SUCCESS;
+    const char *begin = strcmp(apr_dbd_name(driver), "sqlite3") == 0
+                        ? "BEGIN IMMEDIATE" : "BEGIN";
+    apr_status_t rv = exec(p, driver, h, begin, err);
     int i;
 
-    if (apr_dbd_transaction_start(driver, p, h, &tx) != 0) {
-        *err = "cannot start a transaction";
-        return APR_EGENERAL;
-    }
-    for (i = 0; m->steps[i] && rv == APR_SUCCESS; i++) {
-        rv = exec(p, driver, h, m->steps[i], err);
+    for (i = 0; rv == APR_SUCCESS && m->steps[i]; i++) {
+        rv = exec(p, driver, h, ssd_store_sql_for(p, apr_dbd_name(driver),
+                                                  m->steps[i]), err);
     }
     if (rv == APR_SUCCESS) {
         rv = exec(p, driver, h, apr_psprintf(p, "INSERT INTO ssd_schema_version"
                   " (version) VALUES (%d)", m->version), err);
     }
-    if (rv != APR_SUCCESS) {
-        apr_dbd_transaction_mode_set(driver, tx, APR_DBD_TRANSACTION_ROLLBACK);
+    if (rv == APR_SUCCESS) {
+        rv = exec(p, driver, h, "COMMIT", err);
     }
-    apr_dbd_transaction_end(driver, p, tx);
+    if (rv != APR_SUCCESS) {
+        const char *ignored;
+
+        exec(p, driver, h, "ROLLBACK", &ignored);
+    }
     return rv;
 }
 

@@ -45,7 +45,9 @@ const char *ssd_store_sql_for(apr_pool_t *p, const char *driver,
 #define DOMAIN_COLUMNS \
     "id, partner_id, tenant_id, domain, dkim_selector, dmarc_policy, " \
     "dmarc_rua_email, is_shared, is_active, verified, created_at, " \
-    "updated_at, verified_at, last_verification, spf_status, dmarc_status"
+    "updated_at, verified_at, last_verification, spf_status, dmarc_status, " \
+    "verification_state, failing_since_ms, next_check_ms, check_step, " \
+    "window_from_ms"
 
 /* Version 1 of the schema. A later version appends a new array and a row
  * in ssd_store_migrations (ssd_store_schema.c); published steps never
@@ -112,11 +114,43 @@ const char *const ssd_store_schema_v1[] = {
 
 /* Version 2: the answer of a verification names the claim it belongs to
  * (a request that waited on a run gets that run's answer); owner keys
- * separate partner and tenant with a space, which ids cannot hold. */
+ * separate partner and tenant with a space, which ids cannot hold; the
+ * verification state with its grace and re-check schedule; the webhook
+ * outbox, ordered per domain; the lease of the background job. */
 const char *const ssd_store_schema_v2[] = {
     "ALTER TABLE ssd_domains ADD COLUMN last_answer_ms BIGINT",
     "UPDATE ssd_domains SET owner_key = 't:' || partner_id || ' ' || tenant_id"
     " WHERE tenant_id IS NOT NULL",
+    "ALTER TABLE ssd_domains ADD COLUMN verification_state VARCHAR(16)"
+    " NOT NULL DEFAULT 'pending'",
+    "UPDATE ssd_domains SET verification_state = 'verified' WHERE verified = 1",
+    "ALTER TABLE ssd_domains ADD COLUMN failing_since_ms BIGINT",
+    /* due for a re-check from then (NULL: not scheduled) */
+    "ALTER TABLE ssd_domains ADD COLUMN next_check_ms BIGINT",
+    "UPDATE ssd_domains SET next_check_ms = @NOW_MS@",
+    "ALTER TABLE ssd_domains ADD COLUMN check_step INTEGER NOT NULL DEFAULT 0",
+    /* where the re-check window of a pending/unverified domain starts */
+    "ALTER TABLE ssd_domains ADD COLUMN window_from_ms BIGINT",
+    "ALTER TABLE ssd_domains ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX IF NOT EXISTS ssd_domains_due ON ssd_domains (next_check_ms)",
+    "CREATE TABLE IF NOT EXISTS ssd_outbox ("
+    " id VARCHAR(40) PRIMARY KEY,"
+    " domain_id VARCHAR(40) NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " type VARCHAR(40) NOT NULL,"
+    " body TEXT NOT NULL,"
+    " created_ms BIGINT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_ms BIGINT NOT NULL,"
+    " delivered_ms BIGINT,"
+    " gave_up INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT)",
+    "CREATE INDEX IF NOT EXISTS ssd_outbox_pending"
+    " ON ssd_outbox (domain_id, seq) WHERE delivered_ms IS NULL AND gave_up = 0",
+    "CREATE TABLE IF NOT EXISTS ssd_lease ("
+    " name VARCHAR(40) PRIMARY KEY,"
+    " holder VARCHAR(255) NOT NULL,"
+    " expires_ms BIGINT NOT NULL)",
     NULL
 };
 
@@ -124,8 +158,11 @@ const ssd_statement_t ssd_store_statements[] = {
     {"ssd_domain_insert",
      "INSERT INTO ssd_domains (id, owner_key, partner_id, tenant_id, domain,"
      " dkim_selector, dmarc_policy, dmarc_rua_email, is_shared, is_active,"
-     " verified, created_at, updated_at)"
-     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %d, %d, %d, %s, %s)"
+     " verified, created_at, updated_at, verification_state,"
+     " window_from_ms, next_check_ms)"
+     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %d, %d, %d, %s, %s, 'pending',"
+     " @NOW_MS@, CASE WHEN %s = '' THEN NULL"
+     " ELSE @NOW_MS@ + CAST(%s AS BIGINT) END)"
      " ON CONFLICT (owner_key, domain) DO NOTHING"},
     {"ssd_domain_by_id",
      "SELECT " DOMAIN_COLUMNS " FROM ssd_domains WHERE id = %s"},
@@ -150,6 +187,7 @@ const ssd_statement_t ssd_store_statements[] = {
     {"ssd_domain_lock",
      "UPDATE ssd_domains SET selector_seq = selector_seq WHERE id = %s"},
     {"ssd_owner_lock", "@OWNER_LOCK@"},
+    {"ssd_schema_version", "SELECT MAX(version) FROM ssd_schema_version"},
     {"ssd_owner_count",
      "SELECT COUNT(*) FROM ssd_domains WHERE owner_key = %s"},
     {"ssd_domain_delete", "DELETE FROM ssd_domains WHERE id = %s"},
@@ -193,7 +231,10 @@ const ssd_statement_t ssd_store_statements[] = {
      "UPDATE ssd_domains SET verified = %d, verified_at = %s,"
      " last_verification = COALESCE(%s, last_verification),"
      " last_answer = %s, last_answer_ms = CAST(%s AS BIGINT),"
-     " spf_status = %s, dmarc_status = %s,"
+     " spf_status = %s, dmarc_status = %s, verification_state = %s,"
+     " failing_since_ms = CAST(%s AS BIGINT),"
+     " next_check_ms = CAST(%s AS BIGINT), check_step = %d,"
+     " window_from_ms = CAST(%s AS BIGINT),"
      " verify_done_ms = @NOW_MS@ WHERE id = %s"},
     {"ssd_verify_answer",
      "SELECT last_answer, last_answer_ms FROM ssd_domains WHERE id = %s"},
@@ -244,5 +285,61 @@ const ssd_statement_t ssd_store_statements[] = {
      "SELECT " DOMAIN_COLUMNS " FROM ssd_domains WHERE partner_id = %s"
      " AND domain = %s AND ((%s = '' AND tenant_id IS NULL)"
      " OR tenant_id = %s OR (tenant_id IS NULL AND is_shared = 1))"},
+    /* signing: the same candidates with their active keys, one round trip
+     * for the decision and the key */
+    {"ssd_sign_candidates",
+     "SELECT d.id, d.partner_id, d.tenant_id, d.domain, d.dkim_selector,"
+     " d.dmarc_policy, d.dmarc_rua_email, d.is_shared, d.is_active,"
+     " d.verified, d.created_at, d.updated_at, d.verified_at, NULL,"
+     " d.spf_status, d.dmarc_status, d.verification_state,"
+     " d.failing_since_ms, d.next_check_ms, d.check_step, d.window_from_ms,"
+     " k.selector, k.wrapped_key"
+     " FROM ssd_domains d LEFT JOIN ssd_dkim_keys k ON k.domain_id = d.id"
+     " AND k.state = 'active'"
+     " WHERE d.partner_id = %s AND d.domain = %s"
+     " AND ((%s = '' AND d.tenant_id IS NULL) OR d.tenant_id = %s"
+     " OR (d.tenant_id IS NULL AND d.is_shared = 1)) ORDER BY d.id"},
+    /* the background job: its lease, what is due, the outbox */
+    {"ssd_lease_renew",
+     "UPDATE ssd_lease SET holder = %s,"
+     " expires_ms = @NOW_MS@ + CAST(%s AS BIGINT)"
+     " WHERE name = %s AND (holder = %s OR expires_ms < @NOW_MS@)"},
+    {"ssd_lease_insert",
+     "INSERT INTO ssd_lease (name, holder, expires_ms)"
+     " VALUES (%s, %s, @NOW_MS@ + CAST(%s AS BIGINT))"
+     " ON CONFLICT (name) DO NOTHING"},
+    {"ssd_lease_release",
+     "UPDATE ssd_lease SET expires_ms = 0 WHERE name = %s AND holder = %s"},
+    {"ssd_domains_due",
+     "SELECT id FROM ssd_domains WHERE next_check_ms IS NOT NULL"
+     " AND next_check_ms <= @NOW_MS@ ORDER BY next_check_ms LIMIT %d"},
+    {"ssd_domain_unschedule",
+     "UPDATE ssd_domains SET next_check_ms = NULL WHERE id = %s"},
+    {"ssd_domains_expired",
+     "SELECT id FROM ssd_domains WHERE verification_state = 'pending'"
+     " AND verified_at IS NULL AND created_at < %s ORDER BY created_at"
+     " LIMIT %d"},
+    {"ssd_outbox_insert",
+     "INSERT INTO ssd_outbox (id, domain_id, seq, type, body, created_ms,"
+     " next_attempt_ms) VALUES (%s, %s, @NOW_MS@, %s, %s, @NOW_MS@, @NOW_MS@)"},
+    /* per domain, its oldest undelivered event only: order per domain */
+    {"ssd_outbox_due",
+     "SELECT o.id, o.domain_id, o.body, o.attempts, o.created_ms, @NOW_MS@"
+     " FROM ssd_outbox o WHERE o.delivered_ms IS NULL AND o.gave_up = 0"
+     " AND o.next_attempt_ms <= @NOW_MS@ AND NOT EXISTS (SELECT 1"
+     " FROM ssd_outbox e WHERE e.domain_id = o.domain_id"
+     " AND e.delivered_ms IS NULL AND e.gave_up = 0"
+     " AND (e.seq < o.seq OR (e.seq = o.seq AND e.id < o.id)))"
+     " ORDER BY o.seq, o.id LIMIT %d"},
+    {"ssd_outbox_delivered",
+     "UPDATE ssd_outbox SET delivered_ms = @NOW_MS@,"
+     " attempts = attempts + 1, last_error = NULL WHERE id = %s"},
+    {"ssd_outbox_failed",
+     "UPDATE ssd_outbox SET attempts = attempts + 1,"
+     " next_attempt_ms = @NOW_MS@ + CAST(%s AS BIGINT), gave_up = %d,"
+     " last_error = %s WHERE id = %s"},
+    {"ssd_outbox_forget",
+     "DELETE FROM ssd_outbox WHERE (delivered_ms IS NOT NULL OR gave_up = 1)"
+     " AND created_ms < @NOW_MS@ - CAST(%s AS BIGINT)"},
     {NULL, NULL}
 };

@@ -10,6 +10,12 @@ static const char *i64(apr_pool_t *p, apr_int64_t v)
     return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
 }
 
+/* A time in ms, NULL for 0 (unset). */
+static const char *ms_or_null(apr_pool_t *p, apr_int64_t v)
+{
+    return v ? i64(p, v) : NULL;
+}
+
 static apr_int64_t ms_at(ssd_store_t *st, apr_dbd_row_t *row, int col)
 {
     const char *v = ssd_store_text(st, row, col);
@@ -79,13 +85,17 @@ ssd_store_rc ssd_store_verify_save(ssd_store_t *st,
     const char *args[] = {ssd_store_flag(d->verified), d->verified_at,
                           v->last_verification, v->answer,
                           i64(st->pool, v->claim_ms), d->spf_status,
-                          d->dmarc_status, d->id};
+                          d->dmarc_status, d->state,
+                          ms_or_null(st->pool, d->failing_since_ms),
+                          ms_or_null(st->pool, d->next_check_ms),
+                          apr_itoa(st->pool, d->check_step),
+                          ms_or_null(st->pool, d->window_from_ms), d->id};
     txn_t t;
 
     if (ssd_txn_begin(st, &t) != 0) {
         return SSD_STORE_FAILED;
     }
-    ssd_txn_run(st, &t, "ssd_verify_store", 8, args);
+    ssd_txn_run(st, &t, "ssd_verify_store", 13, args);
     save_key_status(st, &t, d->id, v->key_status);
     if (v->event) {
         ssd_store_insert_event(st, &t, d, v->event);

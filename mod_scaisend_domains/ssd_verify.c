@@ -27,6 +27,8 @@ static apr_status_t destroy_pool(void *data)
 static void run_check(job_t *job, ssd_dns_t *dns)
 {
     const ssd_verify_input_t *in = job->in;
+    ssd_spf_lookup_t spf = {ssd_dns_fetch, ssd_dns_fetch_a, ssd_dns_fetch_aaaa,
+                            ssd_dns_fetch_mx, ssd_dns_fetch_ptr, dns};
 
     switch (job->kind) {
     case JOB_DKIM:
@@ -38,8 +40,8 @@ static void run_check(job_t *job, ssd_dns_t *dns)
                        in->pending_selector, in->pending_b64, job->out);
         break;
     case JOB_SPF:
-        ssd_check_spf(job->pool, ssd_dns_fetch, dns, in->domain,
-                      in->spf_include, job->out);
+        ssd_check_spf(job->pool, &spf, in->domain, in->spf_include,
+                      in->helo, job->out);
         break;
     default:
         ssd_check_dmarc(job->pool, ssd_dns_fetch, dns, in->domain,
@@ -82,17 +84,37 @@ static void init_result(apr_pool_t *p, ssd_check_result_t *r)
     r->warnings = apr_array_make(p, 2, sizeof(ssd_finding_t));
 }
 
+/* The name a check looks up first. */
+static const char *check_host(apr_pool_t *p, const ssd_verify_input_t *in,
+                              job_e kind)
+{
+    switch (kind) {
+    case JOB_DKIM:
+        return apr_pstrcat(p, in->selector, "._domainkey.", in->domain, NULL);
+    case JOB_PENDING:
+        return in->pending_selector ? apr_pstrcat(p, in->pending_selector,
+                                                  "._domainkey.", in->domain,
+                                                  NULL) : NULL;
+    case JOB_SPF:
+        return in->domain;
+    default:
+        return apr_pstrcat(p, "_dmarc.", in->domain, NULL);
+    }
+}
+
 /* Until its thread has run, a check is a temporary error: a check that
  * never ran can never read as passed. */
 static void init_not_run(apr_pool_t *p, ssd_check_result_t *r,
-                         const char *check)
+                         const char *check, const char *host)
 {
     ssd_finding_t *f;
 
     init_result(p, r);
+    r->host = host;
     f = apr_array_push(r->errors);
     memset(f, 0, sizeof(*f));
     f->check = check;
+    f->host = host;
     f->code = "check_not_run";
     f->message = "the check could not be run (the server is out of threads "
                  "or memory); nothing was changed: verify again later";
@@ -111,14 +133,16 @@ static apr_status_t start_job(apr_pool_t *p, job_t *job, apr_thread_t **t)
 }
 
 /* A resolver that could not be made is a temporary error of its check. */
-static void note_dns_error(apr_pool_t *p, job_t *job)
+static void note_dns_error(apr_pool_t *p, job_t *job, int *failed)
 {
     if (job->dns_error) {
+        apr_array_clear(job->out->errors);      /* not check_not_run: why */
         ssd_verify_add_error(p, job->out, check_name(job->kind),
-                             "resolver_unavailable", NULL,
+                             "resolver_unavailable", job->out->host,
                              apr_pstrcat(p, "the DNS resolver could not be "
                                          "set up: ", job->dns_error, NULL));
         job->out->status = SSD_CHECK_TEMPERROR;
+        *failed = 1;
     }
 }
 
@@ -133,7 +157,8 @@ apr_status_t ssd_verify_run(apr_pool_t *p, const ssd_verify_input_t *in,
     memset(out, 0, sizeof(*out));
     out->has_pending = in->pending_selector != NULL;
     for (i = 0; i < JOB_COUNT; i++) {
-        init_not_run(p, slot(out, (job_e)i), check_name((job_e)i));
+        init_not_run(p, slot(out, (job_e)i), check_name((job_e)i),
+                     check_host(p, in, (job_e)i));
     }
     for (i = 0; i < JOB_COUNT && rv == APR_SUCCESS; i++) {
         if (i == JOB_PENDING && !out->has_pending) {
@@ -146,7 +171,7 @@ apr_status_t ssd_verify_run(apr_pool_t *p, const ssd_verify_input_t *in,
     }
     for (i = 0; i < started; i++) {
         apr_thread_join(&trv, threads[i]);
-        note_dns_error(p, &jobs[i]);
+        note_dns_error(p, &jobs[i], &out->resolver_failed);
     }
     out->checked_at = ssd_now_rfc3339(p);
     return rv;

@@ -15,6 +15,7 @@ typedef struct {
     const char *pending_selector;   /* NULL when no key is pending */
     const char *pending_b64;
     const char *spf_include;
+    const char *helo;               /* %{h} of SPF macros */
     const char *dmarc_policy;
     const char *dmarc_rua;
     ssd_dns_config_t dns;
@@ -26,6 +27,7 @@ typedef struct {
     ssd_check_result_t spf;
     ssd_check_result_t dmarc;
     int has_pending;
+    int resolver_failed;            /* a resolver could not be set up */
     const char *checked_at;
 } ssd_verify_result_t;
 

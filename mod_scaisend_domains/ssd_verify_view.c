@@ -4,6 +4,7 @@
 #include "ssd_json.h"
 
 #include <string.h>
+#include <apr_strings.h>
 
 static json_object *finding_json(const ssd_finding_t *f, const char *check)
 {
@@ -128,6 +129,27 @@ static void keep_first(json_object *findings, size_t n)
     }
 }
 
+/* Cut every text of the findings to at most n bytes (on a UTF-8
+ * boundary: the texts are ASCII or escaped). */
+static void cut_texts(apr_pool_t *p, json_object *findings, apr_size_t n)
+{
+    static const char *const keys[] = {"message", "expected", "found"};
+    json_object *f, *v;
+    size_t i, k;
+
+    for (i = 0; i < json_object_array_length(findings); i++) {
+        f = json_object_array_get_idx(findings, i);
+        for (k = 0; k < 3; k++) {
+            if (json_object_object_get_ex(f, keys[k], &v)
+                && json_object_get_string_len(v) > (int)n) {
+                json_object_object_add(f, keys[k], json_object_new_string(
+                    apr_pstrcat(p, apr_pstrmemdup(p, json_object_get_string(v),
+                                                  n), "...", NULL)));
+            }
+        }
+    }
+}
+
 const char *ssd_verify_answer_text(apr_pool_t *p, json_object *answer,
                                    apr_size_t max)
 {
@@ -147,6 +169,12 @@ const char *ssd_verify_answer_text(apr_pool_t *p, json_object *answer,
         json_object_object_add(answer, "truncated", json_object_new_boolean(1));
         text = ssd_json_to_string(p, answer);
         n /= 2;
+    }
+    for (i = 0; i < 2 && strlen(text) > max; i++) {
+        if (json_object_object_get_ex(answer, lists[i], &a)) {
+            cut_texts(p, a, 1024);
+        }
+        text = ssd_json_to_string(p, answer);
     }
     return text;
 }

@@ -81,6 +81,8 @@ json_object *ssd_view_domain(apr_pool_t *p, const ssd_domain_t *d,
     ssd_json_add_str(o, "updated_at", d->updated_at);
     ssd_json_add_str(o, "verified_at", d->verified_at);
     add_verification(o, d->last_verification);
+    ssd_json_add_str(o, "verification_state",
+                     d->state ? d->state : "pending");
     return o;
 }
 

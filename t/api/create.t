@@ -40,7 +40,7 @@ my $SPF         = 'v=spf1 include:scaisend.scailabs.ai ~all';
 my @KEY_ORDER   = qw(id domain verified dkim_selector dmarc_policy
                      dmarc_rua_email is_shared is_active dns_records
                      partner_id tenant_id created_at updated_at verified_at
-                     last_verification);
+                     last_verification verification_state);
 
 sub is_true  { JSON::PP::is_bool($_[0]) && $_[0] }
 sub is_false { JSON::PP::is_bool($_[0]) && !$_[0] }

@@ -113,10 +113,12 @@ is_deeply $upd_a && $upd_a->{changes}, { dmarc_policy => { from => 'none', to =>
     'domain.updated: {"dmarc_policy": {"from": "none", "to": "quarantine"}}';
 is_deeply $upd_op && $upd_op->{changes}, { dmarc_rua_email => { from => undef, to => 'rua@zone-a.test' } },
     'domain.updated by the operator: {"dmarc_rua_email": {"from": null, "to": ...}}';
-is_deeply $by{'domain.verified'}{changes}, { verified => { from => $F, to => $T } },
-    'domain.verified: verified false -> true';
-is_deeply $by{'domain.unverified'}{changes}, { verified => { from => $T, to => $F } },
-    'domain.unverified: verified true -> false';
+is_deeply $by{'domain.verified'}{changes}, { verified => { from => $F, to => $T },
+    verification_state => { from => 'pending', to => 'verified' } },
+    'domain.verified: verified false -> true, state pending -> verified';
+is_deeply $by{'domain.unverified'}{changes}, { verified => { from => $T, to => $F },
+    verification_state => { from => 'verified', to => 'unverified' } },
+    'domain.unverified: verified true -> false (ScaiSendVerifyGrace 0), state verified -> unverified';
 is $by{'dkim.rotated'}{changes}{old_selector}, 'scaisend', 'dkim.rotated: old_selector scaisend';
 is $by{'dkim.rotated'}{changes}{new_selector}, 'scaisend2', 'dkim.rotated: new_selector scaisend2'
     or diag(JSON::PP->new->canonical->encode($by{'dkim.rotated'}{changes}));

@@ -1,7 +1,9 @@
-# Schema versions on PostgreSQL: the suite's server left exactly one row
-# (version 1); three nodes starting together on an empty database migrate it
-# exactly once (pg_advisory_lock); a node refuses a schema newer than it knows
-# with a clear message.  Skipped on SQLite.
+# Schema versions on PostgreSQL: the suite's server left one row per
+# version (1 to the current one); three nodes starting together on an empty
+# database migrate it exactly once (pg_advisory_lock); a database of
+# version 1 with data is upgraded in place (version 2: owner keys that
+# separate partner and tenant with a space); a node refuses a schema newer
+# than it knows with a clear message.  Skipped on SQLite.
 use strict;
 use warnings FATAL => 'all';
 
@@ -13,18 +15,21 @@ use ScaiSend::Test qw(token);
 use ScaiSend::PG qw(:all);
 
 pg_only();
-plan tests => 16;
+plan tests => 22;
+
+my $V = schema_version();
+my @ALL = (1 .. $V);
 
 my $tok = token(sub => 'pg-mig', partner_id => 'p_pgmig', tenant_id => 't_pgmig',
                 role => 'tenant_admin');
 
 # --- the suite's database --------------------------------------------------------
-is_deeply [ map { $_->[0] } psql('SELECT version FROM ssd_schema_version ORDER BY version') ], [1],
-    'ssd_schema_version holds exactly one row: version 1';
+is_deeply [ map { $_->[0] } psql('SELECT version FROM ssd_schema_version ORDER BY version') ], \@ALL,
+    "ssd_schema_version holds one row per version, 1 to $V";
 is_deeply [ map { $_->[0] } psql(q{SELECT table_name FROM information_schema.tables
     WHERE table_schema = 'public' AND table_name LIKE 'ssd\_%' ORDER BY table_name}) ],
     [qw(ssd_dkim_keys ssd_domains ssd_events ssd_schema_version)],
-    'the tables of version 1 exist';
+    'the tables exist';
 
 # --- three nodes start together on an empty database ------------------------------
 my $scratch = "scaisend_mig_$$";
@@ -37,15 +42,15 @@ END { local $?; eval { psql("DROP DATABASE IF EXISTS $scratch WITH (FORCE)") } i
 my @nodes = eval { start_nodes(map { ["mig$_", dbd_params => $params] } 1 .. 3) };
 is scalar(@nodes), 3, 'three nodes started at the same moment on an empty database'
     or diag $@;
-is_deeply [ map { $_->[0] } psql('SELECT version FROM ssd_schema_version', dsn => $dsn) ], [1],
-    'the migration ran once: exactly one version row';
+is_deeply [ map { $_->[0] } psql('SELECT version FROM ssd_schema_version ORDER BY version', dsn => $dsn) ],
+    \@ALL, 'the migrations ran once: one row per version';
 my $migrated = 0;
 for my $n (@nodes) {
     open my $fh, '<', $n->{error_log} or next;
-    $migrated += grep { /schema migrated from version 0 to 1/ } <$fh>;
+    $migrated += grep { /schema migrated from version 0 to $V\b/ } <$fh>;
     close $fh;
 }
-is $migrated, 1, 'exactly one node logged "schema migrated from version 0 to 1"';
+is $migrated, 1, "exactly one node logged \"schema migrated from version 0 to $V\"";
 my %st;
 $st{ node_api($_, GET => 'domains', token => $tok)->{status} }++ for @nodes;
 is_deeply \%st, { 200 => 3 }, 'every node serves the API';
@@ -55,6 +60,30 @@ $r = node_api($nodes[2], GET => 'domains', token => $tok);
 is scalar(@{ (ref $r->{json} eq 'HASH' && $r->{json}{data}) || [] }), 1, 'seen on node 3';
 stop_node($_) for @nodes;
 
+# --- version 1 with data, upgraded ----------------------------------------------------
+# The scratch database taken back to version 1: without version 2's column,
+# an owner key of version 1's form ("t:<partner>:<tenant>", ambiguous when
+# ids hold ':'), and its version row gone.
+psql(q{ALTER TABLE ssd_domains DROP COLUMN last_answer_ms}, dsn => $dsn);
+psql(q{DELETE FROM ssd_schema_version WHERE version > 1}, dsn => $dsn);
+my $old_tok = token(sub => 'pg-mig', partner_id => 'px', tenant_id => 'a:b', role => 'tenant_admin');
+my $other = token(sub => 'pg-mig', partner_id => 'px:a', tenant_id => 'b', role => 'tenant_admin');
+psql(q{UPDATE ssd_domains SET owner_key = 't:px:a:b', partner_id = 'px', tenant_id = 'a:b'}, dsn => $dsn);
+my $up = eval { start_node('mig-up', dbd_params => $params) };
+ok $up && !$up->{failed}, 'a node starts on the version 1 database' or diag $@;
+is_deeply [ map { $_->[0] } psql('SELECT version FROM ssd_schema_version ORDER BY version', dsn => $dsn) ],
+    \@ALL, '... and migrates it to the current version';
+is psql_value(q{SELECT owner_key FROM ssd_domains}, dsn => $dsn), 't:px a:b',
+    'the owner key is rewritten: partner and tenant separated by a space';
+$r = node_api($up, GET => 'domains', token => $old_tok);
+is scalar(@{ (ref $r->{json} eq 'HASH' && $r->{json}{data}) || [] }), 1,
+    'the owner still lists its domain';
+$r = node_api($up, POST => 'domains', token => $other, json => { domain => 'mig.pgmig.example' });
+is $r->{status}, 201, 'another owner whose ids join to the same old key registers the name';
+$r = node_api($up, POST => 'domains', token => $old_tok, json => { domain => 'mig.pgmig.example' });
+is $r->{status}, 409, 'the first owner still holds it (409 on a second create)';
+stop_node($up) if $up;
+
 # --- a schema newer than the module ---------------------------------------------------
 my $restore = 0;
 END { local $?; eval { psql('DELETE FROM ssd_schema_version WHERE version = 999') } if $restore; }
@@ -62,7 +91,7 @@ psql('INSERT INTO ssd_schema_version (version) VALUES (999)');
 $restore = 1;
 my $n = start_node('newer', expect_failure => 1, wait => 20);
 ok $n->{failed}, 'a node does not start on a database of schema version 999';
-like $n->{output} // '', qr/schema is version 999, newer than this module knows \(1\)/,
+like $n->{output} // '', qr/schema is version 999, newer than this module knows \($V\)/,
     'its error log says the schema is newer than this module knows';
 like $n->{output} // '', qr/upgrade the module/, 'and what to do';
 stop_node($n) unless $n->{failed};
@@ -73,11 +102,11 @@ is ScaiSend::Test::api(GET => 'domains', token => $tok)->{status}, 200,
 
 psql('DELETE FROM ssd_schema_version WHERE version = 999');
 $restore = 0;
-is_deeply [ map { $_->[0] } psql('SELECT version FROM ssd_schema_version') ], [1],
-    'restored: one row, version 1';
+is_deeply [ map { $_->[0] } psql('SELECT version FROM ssd_schema_version ORDER BY version') ], \@ALL,
+    'restored: the rows of the known versions';
 $n = eval { start_node('restored') };
 ok $n && !$n->{failed}, 'after the restore a node starts again' or diag $@;
 is $n ? node_api($n, GET => 'domains', token => $tok)->{status} : 0, 200, 'and serves';
 stop_node($n) if $n;
-is_deeply [ map { $_->[0] } psql('SELECT version FROM ssd_schema_version') ], [1],
+is_deeply [ map { $_->[0] } psql('SELECT version FROM ssd_schema_version ORDER BY version') ], \@ALL,
     'and has not added a version row';

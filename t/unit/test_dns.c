@@ -85,6 +85,26 @@ static void test_config(void)
     apr_file_remove(path, pool);
 }
 
+/* ssd_dns_rr under the same rules as TXT (the answers: t/verify/spf_eval.t
+ * against Knot). */
+static void test_rr_deadline(ssd_dns_t *d)
+{
+    ssd_rr_answer_t rr;
+
+    UNIT_CHECK(d && ssd_dns_rr(d, pool, "example.com", 15, &rr)
+               == SSD_DNS_TIMEOUT && rr.rc == SSD_DNS_TIMEOUT
+               && rr.ips && rr.ips->nelts == 0 && rr.names
+               && rr.names->nelts == 0, "MX past the deadline: TIMEOUT, "
+               "empty answer");
+    UNIT_CHECK(d && ssd_dns_fetch_a(d, pool, "example.com", &rr)
+               == SSD_DNS_TIMEOUT && ssd_dns_fetch_ptr(d, pool,
+               "1.2.0.192.in-addr.arpa", &rr) == SSD_DNS_TIMEOUT,
+               "A and PTR past the deadline: TIMEOUT");
+    UNIT_CHECK(d && ssd_dns_rr(d, pool, "example.com", 16, &rr)
+               == SSD_DNS_ERROR && rr.ips && rr.names,
+               "ssd_dns_rr refuses other types (TXT: ssd_dns_txt)");
+}
+
 static void test_deadline_past(void)
 {
     static const char *const ns[] = { "127.0.0.1", NULL };
@@ -103,6 +123,7 @@ static void test_deadline_past(void)
                "exists: TIMEOUT past the deadline");
     UNIT_CHECK(d && ssd_dns_txt(d, pool, "", &out) == SSD_DNS_ERROR,
                "an empty name is an error");
+    test_rr_deadline(d);
 }
 
 /* A UDP socket that receives queries and never answers. */

@@ -133,6 +133,12 @@ static void test_unicode(void)
                    "invalid internationalized domain name: ");
     refuses_prefix("bad punycode in an A-label", "xn--zz.example",
                    "invalid internationalized domain name: ");
+    refuses_prefix("an A-label of a disallowed code point (U+2A75)",
+                   "xn--e-2sr.example",
+                   "invalid internationalized domain name: ");
+    refuses_prefix("an A-label holding a no-break space",
+                   "xn--xamplec-localn--ampler-kva.example",
+                   "invalid internationalized domain name: ");
     refuses("not UTF-8 (0xff)", "\xff.example", "not valid UTF-8");
     refuses("not UTF-8 (truncated sequence)", "\xc3.example",
             "not valid UTF-8");

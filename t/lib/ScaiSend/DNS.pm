@@ -59,7 +59,8 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(knot_set knot_add knot_unset knot_cname knot_update knot_reset
                     knot_read knot_stats knot_query_count knot_port bad_dns_port
-                    dns_port dns_query zone_of bad_dns_query_count ZONES);
+                    dns_port dns_query zone_of bad_dns_query_count ZONES
+                    SCAISEND_V4 SCAISEND_V6 SCAISEND_SPF);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 # --- ports and zones (the one place they are defined) -----------------------
@@ -76,11 +77,32 @@ our %PORT = (
 use constant DELAY_MS => 100;
 our @BAD_MODES = qw(silent servfail truncate delay refused);
 
-# Zones knotd serves (apex SOA + NS ns.<zone>, ns.<zone> A 127.0.0.1, nothing
-# else: tests add what they need).  Add a zone here when a test needs one.
+# Zones knotd serves (apex SOA + NS ns.<zone>, ns.<zone> A 127.0.0.1, the
+# records of %INITIAL, nothing else: tests add what they need).  Add a zone
+# here when a test needs one.
+# The top-level domains of the others are served too: the DMARC check's DNS
+# tree walk (RFC 9989 section 4.10) asks _dmarc.com, _dmarc.test, ... and
+# must get NXDOMAIN there, as on the Internet, not REFUSED.  The two reverse
+# zones hold the PTR records of ScaiSend's test addresses (203.0.113.0/24,
+# 2001:db8:5ca1::/48) for the SPF check's ptr terms.
 use constant ZONES => qw(example.com example.net example.org platform.example
                          xn--bcher-kva.example scailabs.ai
-                         zone-a.test zone-b.test zone-c.test);
+                         zone-a.test zone-b.test zone-c.test
+                         com net org example ai test
+                         113.0.203.in-addr.arpa 1.a.c.5.8.b.d.0.1.0.0.2.ip6.arpa);
+
+# ScaiSend's own SPF record (the include of t/conf/extra.conf.in,
+# ScaiSendSPFInclude): the addresses the SPF check evaluates every
+# domain's record for.  Documentation ranges (RFC 5737, RFC 3849).
+use constant SCAISEND_V4 => '203.0.113.10';
+use constant SCAISEND_V6 => '2001:db8:5ca1::10';
+use constant SCAISEND_SPF => 'v=spf1 ip4:' . SCAISEND_V4 . ' ip6:' . SCAISEND_V6 . ' ~all';
+
+# Records every zone starts with (and knot_reset puts back): zone => [[owner,
+# type, rdata], ...].
+our %INITIAL = (
+    'scailabs.ai' => [ [ 'scaisend', 'TXT', SCAISEND_SPF ] ],
+);
 
 use constant DEFAULT_TTL => 60;
 
@@ -274,6 +296,7 @@ sub knot_reset {
             next if lc $owner eq "ns.$z" && $type eq 'A';
             push @ops, ['unset', $owner, $type] unless $seen{"$owner $type"}++;
         }
+        push @ops, map { ['set', $_->[0], $_->[1], $_->[2]] } @{ $INITIAL{_abs_zone($zone)} || [] };
         knot_update($zone, @ops) if @ops;
     }
     return 1;
@@ -505,7 +528,9 @@ sub _zone_file {
     my ($z) = @_;
     return "\$ORIGIN $z.\n\$TTL 60\n"
          . "\@ SOA ns.$z. hostmaster.$z. 1 3600 600 86400 60\n"
-         . "\@ NS ns.$z.\nns A 127.0.0.1\n";
+         . "\@ NS ns.$z.\nns A 127.0.0.1\n"
+         . join '', map { "$_->[0] $_->[1] " . _rdata($_->[1], $_->[2]) . "\n" }
+                    @{ $INITIAL{$z} || [] };
 }
 
 # fork + exec with stdin from /dev/null and stdout/stderr appended to $log.

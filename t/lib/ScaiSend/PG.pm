@@ -36,7 +36,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(engine is_pgsql pg_only pg_env psql psql_value pg_ctl pg_running
                     start_node start_nodes stop_node node_api node_children free_port
-                    integrity_problems dbd_params);
+                    integrity_problems dbd_params schema_version config_check node_cores);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 my $LIB_DIR = dirname(File::Spec->rel2abs(__FILE__));   # t/lib/ScaiSend
@@ -205,6 +205,10 @@ sub _node_conf {
         (my $p = $o{dbd_params}) =~ s/(["\\])/\\$1/g;
         $extra =~ s{^DBDParams\s.*$}{DBDParams "$p"}m or die "no DBDParams in extra.conf\n";
     }
+    for my $d (sort keys %{ $o{set} || {} }) {
+        my $line = "$d $o{set}{$d}";
+        $extra =~ s{^\Q$d\E\s.*$}{$line}mg or $extra .= "\n$line\n";
+    }
     $extra .= "\n$o{append}\n" if defined $o{append};
     my $n = 0;
     $n += $conf =~ s{^ServerName\s.*$}{ServerName 127.0.0.1:$port}m;
@@ -213,12 +217,40 @@ sub _node_conf {
     $n += $conf =~ s{^ErrorLog\s.*$}{ErrorLog "$dir/error_log"}m;
     die "t/conf/httpd.conf: unexpected layout ($n of 4 directives found)\n" unless $n == 4;
     $conf =~ s{^(\s*)DefaultRunTimeDir\s.*$}{$1DefaultRunTimeDir "$dir"}mg;
+    $conf .= "\nCoreDumpDirectory \"$dir\"\n";        # node_cores() looks there
     $conf =~ s{^(\s*)DefaultStateDir\s.*$}{$1DefaultStateDir "$dir"}mg;
     $conf =~ s{^(\s*)TransferLog\s.*$}{$1TransferLog "$dir/access_log"}mg;
     $conf =~ s{^(\s*)ScriptSock\s.*$}{$1ScriptSock "$dir/cgisock"}mg;
     $conf =~ s{^Include\s+"?\S*extra\.conf"?\s*$}{# extra.conf, inlined for this node\n$extra}m
         or die "t/conf/httpd.conf does not include extra.conf\n";
     return "# httpd node '$o{name}' of the test suite (written by ScaiSend::PG)\n$conf";
+}
+
+# config_check(%opt) -> (exit status, output) of "httpd -t" on the test
+# server's configuration for a node (set, append, dbd_params as for
+# start_node): what "apachectl -t" says of it.
+sub config_check {
+    my (%o) = @_;
+    my $name = $o{name} // 'configtest';
+    my $logs = eval { require Apache::Test; Apache::Test::vars('t_logs') } || "$T_DIR/logs";
+    my $dir = "$logs/pg-node-$name";
+    make_path($dir);
+    my $conf = "$dir/httpd.conf";
+    open my $fh, '>', $conf or die "cannot write $conf: $!\n";
+    print {$fh} _node_conf(%o, name => $name, dir => $dir, port => free_port(8600 + int(rand 100)));
+    close $fh or die "close $conf: $!\n";
+    my $pid = open my $out, '-|' // die "fork: $!\n";
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        $ENV{$_} = $o{env}{$_} for keys %{ $o{env} || {} };
+        { no warnings 'exec'; exec _httpd_bin(), '-d', $T_DIR, '-f', $conf, '-t',
+                                   '-D', 'APACHE2', '-D', 'APACHE2_4'; }
+        _exit(127);
+    }
+    local $/;
+    my $text = <$out> // '';
+    close $out;
+    return ($? >> 8, $text);
 }
 
 sub _httpd_bin {
@@ -231,6 +263,8 @@ my %NODES;      # name => node, started by this process
 #   port => N          (default: a free port from 8600)
 #   dbd_params => ...  another DBDParams (e.g. another database)
 #   append => text     extra configuration lines
+#   set => {Directive => 'args'}  replaces that directive's lines (or adds one)
+#   env => {NAME => value}  environment of the node's httpd (LD_PRELOAD ...)
 #   expect_failure => 1: return {failed => 1, output => <its logs>} when httpd
 #                      does not come up, instead of dying
 #   wait => seconds    how long to wait for it to answer (default 30)
@@ -263,7 +297,7 @@ sub _spawn_node {
     my $logs = eval { require Apache::Test; Apache::Test::vars('t_logs') } || "$T_DIR/logs";
     my $dir = "$logs/pg-node-$name";
     make_path($dir);
-    unlink "$dir/httpd.pid";
+    unlink "$dir/httpd.pid", glob("$dir/core*");
     my $conf = "$dir/httpd.conf";
     open my $fh, '>', $conf or die "cannot write $conf: $!\n";
     print {$fh} _node_conf(%o, name => $name, dir => $dir, port => $port);
@@ -280,6 +314,7 @@ sub _spawn_node {
         open STDOUT, '>>', "$dir/stderr.log" or _exit(126);
         open STDERR, '>&', \*STDOUT;
         $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
+        $ENV{$_} = $o{env}{$_} for keys %{ $o{env} || {} };
         { no warnings "exec"; exec _httpd_bin(), '-d', $T_DIR, '-f', $conf, '-D', 'APACHE2',
                                    '-D', 'APACHE2_4', '-D', 'FOREGROUND'; }
         print STDERR "exec httpd: $!\n";
@@ -383,6 +418,14 @@ sub _watcher {
     _exit(0);
 }
 
+# node_cores($node) -> the core files a crashed process of the node left
+# (CoreDumpDirectory is the node's directory).
+sub node_cores {
+    my ($node) = @_;
+    opendir my $dh, $node->{dir} or return ();
+    return sort grep { /^core(?:\.\d+)?$/ } readdir $dh;
+}
+
 sub stop_node {
     my ($node) = @_;
     return unless $node;
@@ -436,9 +479,11 @@ sub node_api {
 
 # Rules every committed state must satisfy, over every table; each query
 # counts the rows breaking its rule.  Returns "rule: N" for each broken one.
+my $V = schema_version();
 my @RULES = (
-    ['schema version: exactly one row, version 1',
-     q{SELECT CASE WHEN count(*) = 1 AND min(version) = 1 THEN 0 ELSE 1 END FROM ssd_schema_version}],
+    ["schema version: one row for each version 1 to $V",
+     qq{SELECT CASE WHEN count(*) = $V AND count(DISTINCT version) = $V AND min(version) = 1
+        AND max(version) = $V THEN 0 ELSE 1 END FROM ssd_schema_version}],
     ['dkim key without its domain',
      q{SELECT count(*) FROM ssd_dkim_keys k LEFT JOIN ssd_domains d ON d.id = k.domain_id WHERE d.id IS NULL}],
     ['domain without exactly one active key',
@@ -475,6 +520,14 @@ my @RULES = (
      q{SELECT count(*) FROM ssd_events e JOIN ssd_domains d ON d.id = e.domain_id
          WHERE e.partner_id <> d.partner_id}],
 );
+
+# The schema version this build of the module knows (SSD_SCHEMA_VERSION).
+sub schema_version {
+    my $h = "$T_DIR/../mod_scaisend_domains/ssd_store.h";
+    my ($v) = _slurp($h) =~ /^#define SSD_SCHEMA_VERSION (\d+)$/m
+        or die "no SSD_SCHEMA_VERSION in $h\n";
+    return $v;
+}
 
 sub integrity_problems {
     my (%o) = @_;

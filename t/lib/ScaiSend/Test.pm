@@ -73,6 +73,75 @@ sub token {
     );
 }
 
+# --- the exchange recorder (checked against docs/openapi.yaml by t/zz_openapi.t)
+#
+# Every response that an LWP::UserAgent of a test process receives (api(),
+# race_requests(), the raw LWP calls of some test files, and their forked
+# children) is appended as one JSON line to t/logs/openapi-exchanges.jsonl:
+# {"t", "method", "url", "path", "query", "status", "content_type",
+#  "headers": {Allow, Location, Retry-After, WWW-Authenticate}, "body_b64",
+#  "body_length"}.  Request headers are never recorded (no Authorization).
+# Responses that LWP made up itself (connection refused, cut) are skipped.
+# SCAISEND_OPENAPI_RECORD=0 turns the recorder off.
+use constant RECORD_BODY_MAX => 4 * 1024 * 1024;
+my @RECORD_HEADERS = qw(Allow Location Retry-After WWW-Authenticate);
+my $RECORD_JSON = JSON::PP->new->canonical;
+
+sub exchanges_file {
+    my $logs = eval { require Apache::Test; Apache::Test::vars('t_logs') };
+    $logs = "$T_DIR/logs" unless $logs && -d $logs;
+    return "$logs/openapi-exchanges.jsonl";
+}
+
+sub _record_exchange {
+    my ($res) = @_;
+    my $req = $res->request or return;
+    return if ($res->header('Client-Warning') // '') =~ /^Internal response/;
+    my $uri = $req->uri;
+    my $body = $res->content // '';
+    my %h;
+    for my $name (@RECORD_HEADERS) {
+        my @v = $res->header($name);
+        $h{$name} = join(', ', @v) if @v;
+    }
+    require MIME::Base64;
+    my $rec = {
+        t            => $0,
+        method       => $req->method,
+        url          => "$uri",
+        path         => $uri->path,
+        query        => scalar $uri->query,
+        status       => $res->code + 0,
+        content_type => scalar $res->header('Content-Type'),
+        headers      => \%h,
+        body_length  => length $body,
+        (length $body <= RECORD_BODY_MAX
+            ? (body_b64 => MIME::Base64::encode_base64($body, '')) : ()),
+    };
+    my $line = $RECORD_JSON->encode($rec) . "\n";
+    # one write per line on an O_APPEND file: lines of concurrent (forked)
+    # clients never interleave
+    if (sysopen my $fh, exchanges_file(),
+                POSIX::O_WRONLY() | POSIX::O_APPEND() | POSIX::O_CREAT(), 0644) {
+        syswrite $fh, $line;
+        close $fh;
+    }
+    return;
+}
+
+# Every user agent created from now on (also Apache::TestRequest's and
+# those of the test files) records its exchanges.
+if (($ENV{SCAISEND_OPENAPI_RECORD} // '1') ne '0') {
+    require LWP::UserAgent;
+    no warnings 'redefine';
+    my $new = \&LWP::UserAgent::new;
+    *LWP::UserAgent::new = sub {
+        my $ua = $new->(@_);
+        $ua->add_handler(response_done => sub { _record_exchange($_[0]); return });
+        return $ua;
+    };
+}
+
 my $UA;
 sub _ua {
     require LWP::UserAgent;
