@@ -127,7 +127,8 @@ UNIT_CFLAGS = $(WARN) -g -O1 -I$(SRCDIR) -It/unit $(DEP_CFLAGS)
 ifeq ($(SANITIZE),1)
 UNIT_CFLAGS += $(SAN_FLAGS)
 # any report fails the test program: ASan aborts by itself, UBSan is told to
-unit: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
+# (use_sigaltstack=0: see build/sanitize-httpd)
+unit: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1:use_sigaltstack=0
 unit: export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1
 endif
 
