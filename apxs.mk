@@ -21,6 +21,12 @@
 #   make -f apxs.mk dist       the release tarball build/out/mod_scaisend_domains-<version>.tar.gz
 #   make -f apxs.mk distcheck  dist, then make run and make test in the extracted tarball
 #   make -f apxs.mk clean      remove build products
+#
+#   SANITIZE=1 (with build, unit, test): the module and the unit tests built
+#   with AddressSanitizer and UndefinedBehaviorSanitizer into
+#   build/out/sanitize/ (the normal build is not touched); test then runs
+#   the SQLite suite with that module in httpd (build/sanitize-httpd).
+#   A plain `test` ends with `SANITIZE=1 test`.
 
 APXS    ?= apxs
 CC      ?= gcc
@@ -35,6 +41,12 @@ SRCS      = $(sort $(wildcard $(SRCDIR)/*.c))
 HDRS      = $(wildcard $(SRCDIR)/*.h)
 CORE_SRCS = $(sort $(wildcard $(SRCDIR)/ssd_*.c))
 SO        := $(SRCDIR)/.libs/$(MOD).so
+SANITIZE  ?= 0
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -g -O1
+ifeq ($(SANITIZE),1)
+OUT       := build/out/sanitize
+SO        := $(OUT)/$(MOD).so
+endif
 
 WARN      := -std=gnu99 -Wall -Wextra -Werror
 # the release, as a C string for the glue (mod_scaisend_domains.h)
@@ -65,6 +77,22 @@ all: build
 
 build: $(SO)
 
+ifeq ($(SANITIZE),1)
+# Not apxs: libtool would put the sanitized objects next to the normal ones.
+# The flags apxs would add (httpd's includes and defines), plus the sanitizers.
+APXS_CPPFLAGS = $(shell $(APXS) -q EXTRA_CPPFLAGS) -I$(shell $(APXS) -q INCLUDEDIR)
+MOD_OBJS = $(patsubst $(SRCDIR)/%.c,$(OUT)/mod/%.o,$(SRCS))
+
+$(OUT)/mod/%.o: $(SRCDIR)/%.c $(HDRS) apxs.mk VERSION
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(SAN_FLAGS) -fPIC $(APXS_CPPFLAGS) -DSSD_VERSION='"$(VERSION)"' \
+	    -I$(SRCDIR) $(DEP_CFLAGS) -c -o $@ $<
+
+$(SO): $(MOD_OBJS) $(OUT)/sources.list
+	$(CC) -shared $(SAN_FLAGS) -o $@ $(MOD_OBJS) $(DEP_LIBS)
+	@! nm -D --undefined-only $@ | grep -w 'ssd_[a-z_0-9]*' \
+	    || { echo "undefined module symbols in $@" >&2; rm -f $@; exit 1; }
+else
 # apxs/libtool names the library after -o; everything is recompiled when any
 # source or header changes (or when a source file appears or disappears).
 $(SO): $(SRCS) $(HDRS) $(OUT)/sources.list apxs.mk VERSION
@@ -79,6 +107,7 @@ $(SO): $(SRCS) $(HDRS) $(OUT)/sources.list apxs.mk VERSION
 	@! nm -D --undefined-only $@ | grep -w 'ssd_[a-z_0-9]*' \
 	    || { echo "undefined module symbols in $@" >&2; rm -f $@; exit 1; }
 	@test -f $@
+endif
 
 comma := ,
 
@@ -95,6 +124,13 @@ deps:
 
 CORE_OBJS = $(patsubst $(SRCDIR)/%.c,$(OUT)/unit/obj/%.o,$(CORE_SRCS))
 UNIT_CFLAGS = $(WARN) -g -O1 -I$(SRCDIR) -It/unit $(DEP_CFLAGS)
+ifeq ($(SANITIZE),1)
+UNIT_CFLAGS += $(SAN_FLAGS)
+# any report fails the test program: ASan aborts by itself, UBSan is told to
+# (use_sigaltstack=0: see build/sanitize-httpd)
+unit: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1:use_sigaltstack=0
+unit: export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1
+endif
 
 $(OUT)/unit/obj/%.o: $(SRCDIR)/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -175,11 +211,20 @@ fuzz-slow:
 check-version:
 	@echo "version $$(build/check-version)"
 
-# The suite, then (as root only) the package in a fresh Debian 12 root;
-# both run, and either failing fails the target.
+ifeq ($(SANITIZE),1)
+test: deps build unit
+	SCAISEND_SANITIZE=1 build/run-tests
+else
+# The suite, then (as root only) the package in a fresh Debian 12 root, then
+# the SQLite suite under the sanitizers (SANITIZE=1 test); all three run,
+# and any failing fails the target.
 test: check-version deps build unit fuzz-replay
-	@status=0; build/run-tests || status=1; \
-	build/test-package || status=1; exit $$status
+	@n=PASS; p=PASS; s=PASS; build/run-tests || n=FAIL; \
+	build/test-package || p=FAIL; \
+	$(MAKE) --no-print-directory -f apxs.mk SANITIZE=1 test || s=FAIL; \
+	echo "make test: suite $$n, package $$p, sanitized suite $$s"; \
+	if [ $$n$$p$$s = PASSPASSPASS ]; then echo "Result: PASS"; else echo "Result: FAIL"; exit 1; fi
+endif
 
 run: deps build
 	build/run-dev

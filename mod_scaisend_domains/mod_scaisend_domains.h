@@ -48,6 +48,7 @@
 #define SSD_DIR_DNS_TIMEOUT "ScaiSendDNSTimeout"
 #define SSD_DIR_VERIFY_BUDGET "ScaiSendVerifyBudget"
 #define SSD_DIR_VERIFY_INTERVAL "ScaiSendVerifyInterval"
+#define SSD_DIR_AUTH_PORT "ScaiSendAuthoritativePort"
 #define SSD_DIR_MAX_DOMAINS "ScaiSendMaxDomainsPerTenant"
 #define SSD_DIR_HELO_NAME "ScaiSendHeloName"
 #define SSD_DIR_VERIFY_GRACE "ScaiSendVerifyGrace"
@@ -98,6 +99,7 @@ typedef struct {
     int dns_timeout_ms;             /* per query attempt */
     int verify_budget_ms;           /* a whole verification */
     int verify_interval_s;          /* between verifications of a domain */
+    int auth_port;                  /* authoritative servers asked there */
     int max_domains;                /* per owner; 0: no limit */
     /* verification over time, in ms (0: off) */
     apr_int64_t grace_ms;
@@ -178,6 +180,7 @@ void ssd_conf_log_warnings(apr_pool_t *pconf, server_rec *s);
 
 /* mod_scaisend_domains_config_dns.c */
 const char *ssd_set_resolver(cmd_parms *cmd, void *dc, const char *arg);
+const char *ssd_set_auth_port(cmd_parms *cmd, void *dc, const char *arg);
 void ssd_conf_dns_defaults(ssd_conf_t *c);
 /* "192.0.2.53 port 53, ::1 port 5353", for the start-up log. */
 const char *ssd_conf_dns_describe(apr_pool_t *p, const ssd_conf_t *c);

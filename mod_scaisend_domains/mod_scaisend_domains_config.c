@@ -454,6 +454,9 @@ const command_rec ssd_directives[] = {
     NUMBER_DIRECTIVE(SSD_DIR_VERIFY_INTERVAL, ssd_verify_interval_spec,
                      "seconds between verifications of one domain "
                      "(default 10; 0 allows back-to-back runs)"),
+    AP_INIT_TAKE1(SSD_DIR_AUTH_PORT, ssd_set_auth_port, NULL, RSRC_CONF,
+                  "port the zones' authoritative servers are asked on "
+                  "(default 53)"),
     AP_INIT_TAKE1(SSD_DIR_CONFIG_WARNING, config_warning, NULL, RSRC_CONF,
                   "a warning to print at start-up (an incomplete setup)"),
     SSD_SIGN_DIRECTIVES,

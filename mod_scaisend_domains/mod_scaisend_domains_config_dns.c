@@ -1,5 +1,6 @@
 /* mod_scaisend_domains_config_dns: the directives of verification --
- * nameservers, query timeout, budget and minimum interval. */
+ * nameservers, query timeout, budget, minimum interval and the port the
+ * authoritative view asks zones' servers on. */
 #include "mod_scaisend_domains.h"
 #include "ssd_dns.h"
 
@@ -12,6 +13,7 @@
 #define DEFAULT_DNS_TIMEOUT_MS 2000
 #define DEFAULT_VERIFY_BUDGET_MS 5000
 #define DEFAULT_VERIFY_INTERVAL_S 10
+#define DEFAULT_AUTH_PORT 53
 
 static ssd_conf_t *cmd_conf(cmd_parms *cmd)
 {
@@ -97,11 +99,28 @@ const char *ssd_set_resolver(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* ScaiSendAuthoritativePort 1-65535: where the authoritative view asks
+ * each zone's servers directly (53; another port for test rigs). */
+const char *ssd_set_auth_port(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ssd_conf_t *c = cmd_conf(cmd);
+    apr_port_t port = port_after(apr_pstrcat(cmd->temp_pool, ":", arg, NULL));
+
+    (void)dc;
+    if (!port) {
+        return apr_pstrcat(cmd->pool, SSD_DIR_AUTH_PORT, ": '", arg, "' is "
+                           "not a port number from 1 to 65535", NULL);
+    }
+    c->auth_port = port;
+    return NULL;
+}
+
 void ssd_conf_dns_defaults(ssd_conf_t *c)
 {
     c->dns_timeout_ms = UNSET;
     c->verify_budget_ms = UNSET;
     c->verify_interval_s = UNSET;
+    c->auth_port = UNSET;
 }
 
 static int pick(int add, int base, int dflt)
@@ -119,6 +138,7 @@ void ssd_conf_dns_merge(ssd_conf_t *c, const ssd_conf_t *base,
                                UNSET);
     c->verify_interval_s = pick(add->verify_interval_s,
                                 base->verify_interval_s, UNSET);
+    c->auth_port = pick(add->auth_port, base->auth_port, UNSET);
 }
 
 /* Called once per server at start-up. */
@@ -129,6 +149,7 @@ void ssd_conf_dns_finish(ssd_conf_t *c)
                                DEFAULT_VERIFY_BUDGET_MS);
     c->verify_interval_s = pick(c->verify_interval_s, UNSET,
                                 DEFAULT_VERIFY_INTERVAL_S);
+    c->auth_port = pick(c->auth_port, UNSET, DEFAULT_AUTH_PORT);
 }
 
 const char *ssd_conf_dns_describe(apr_pool_t *p, const ssd_conf_t *c)

@@ -46,6 +46,7 @@ void ssd_verification_input(ssd_work_t *w, const ssd_domain_t *d,
     in->dns.nameservers = w->conf->resolvers;
     in->dns.log = w->log;
     in->dns.query_timeout = apr_time_from_msec(w->conf->dns_timeout_ms);
+    in->dns.authoritative_port = (apr_port_t)w->conf->auth_port;
     in->dns.deadline = apr_time_now()
                        + apr_time_from_msec(w->conf->verify_budget_ms);
 }

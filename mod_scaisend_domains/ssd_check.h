@@ -55,6 +55,9 @@ typedef struct {
     int lookups;                    /* fetch calls made */
     int dropped_errors;             /* past SSD_CHECK_MAX_FINDINGS */
     int dropped_warnings;
+    const struct ssd_authority_view *authority;  /* what each authoritative
+                                       server serves (ssd_authority.h);
+                                       NULL: not taken */
 } ssd_check_result_t;
 
 /* DKIM (RFC 6376 §3.6.1, RFC 8301): TXT at <selector>._domainkey.<domain>

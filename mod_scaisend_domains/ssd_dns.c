@@ -795,3 +795,56 @@ ssd_dns_rc ssd_dns_fetch_ptr(void *baton, apr_pool_t *p, const char *name,
 {
     return ssd_dns_rr((ssd_dns_t *)baton, p, name, LDNS_RR_TYPE_PTR, out);
 }
+
+/* ---- for the authoritative view (ssd_authority) ---- */
+
+ssd_dns_rc ssd_dns_query_wire(ssd_dns_t *d, apr_pool_t *p, const char *name,
+                              int rrtype, const unsigned char **wire,
+                              apr_size_t *len)
+{
+    ldns_rdf *qname = absolute_dname(p, name ? name : "");
+    ldns_pkt *a = NULL;
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    ssd_dns_rc rc;
+
+    *wire = NULL;
+    *len = 0;
+    if (!qname) {
+        return SSD_DNS_ERROR;
+    }
+    rc = query(d, qname, (ldns_rr_type)rrtype, &a);
+    ldns_rdf_deep_free(qname);
+    if (rc != SSD_DNS_OK) {
+        return rc;
+    }
+    if (ldns_pkt2wire(&buf, a, &n) == LDNS_STATUS_OK && buf) {
+        *wire = apr_pmemdup(p, buf, n);
+        *len = n;
+    }
+    else {
+        rc = SSD_DNS_ERROR;
+    }
+    free(buf);
+    ldns_pkt_free(a);
+    return rc;
+}
+
+int ssd_dns_answering(const ssd_dns_t *d)
+{
+    const dns_server_t *s = (const dns_server_t *)d->servers->elts;
+    int i, n = 0;
+
+    for (i = 0; i < d->servers->nelts; i++) {
+        n += s[i].timeouts == 0;
+    }
+    return n;
+}
+
+apr_time_t ssd_dns_set_deadline(ssd_dns_t *d, apr_time_t deadline)
+{
+    apr_time_t old = d->deadline;
+
+    d->deadline = deadline;
+    return old;
+}

@@ -31,6 +31,9 @@ typedef struct {
                                                (other paths for tests) */
     const ssd_log_t *log;                   /* NULL: no log lines; each
                                                query at SSD_LOG_DEBUG */
+    apr_port_t authoritative_port;          /* where authoritative servers
+                                               are asked directly
+                                               (ssd_authority); 0: 53 */
 } ssd_dns_config_t;
 
 typedef enum {
@@ -161,5 +164,21 @@ ssd_dns_rc ssd_dns_fetch_mx(void *baton, apr_pool_t *p, const char *name,
                             ssd_rr_answer_t *out);
 ssd_dns_rc ssd_dns_fetch_ptr(void *baton, apr_pool_t *p, const char *name,
                              ssd_rr_answer_t *out);
+
+/* ---- for the authoritative view (ssd_authority) ---- */
+
+/* One query of an absolute name through the configured nameservers (RD
+ * set, the same order, timeouts and deadline as ssd_dns_txt, no CNAME
+ * chasing): OK with the whole reply in wire format (in p) when a server
+ * answered NOERROR or NXDOMAIN, else the temporary code. */
+ssd_dns_rc ssd_dns_query_wire(ssd_dns_t *d, apr_pool_t *p, const char *name,
+                              int rrtype, const unsigned char **wire,
+                              apr_size_t *len);
+
+/* Nameservers that have not timed out in this verification. */
+int ssd_dns_answering(const ssd_dns_t *d);
+
+/* Set the deadline of d's later queries (0: none); returns the old one. */
+apr_time_t ssd_dns_set_deadline(ssd_dns_t *d, apr_time_t deadline);
 
 #endif

@@ -49,6 +49,8 @@ static void run_check(job_t *job, ssd_dns_t *dns)
     }
 }
 
+static const char *check_name(job_e kind);
+
 static void *APR_THREAD_FUNC job_main(apr_thread_t *t, void *data)
 {
     job_t *job = data;
@@ -56,6 +58,8 @@ static void *APR_THREAD_FUNC job_main(apr_thread_t *t, void *data)
 
     if (dns) {
         run_check(job, dns);
+        ssd_verify_authority(job->pool, dns, job->in, check_name(job->kind),
+                             job->kind == JOB_PENDING, job->out);
     }
     apr_thread_exit(t, APR_SUCCESS);
     return NULL;

@@ -45,6 +45,13 @@ apr_status_t ssd_verify_run(apr_pool_t *p, const ssd_verify_input_t *in,
 
 ssd_outcome_e ssd_verify_outcome(const ssd_verify_result_t *res);
 
+/* The authoritative view of a check that has run (check "dkim", "spf" or
+ * "dmarc"; pending: the pending key's DKIM check) into out->authority,
+ * through the check's own resolver (ssd_verify_authority.c). */
+void ssd_verify_authority(apr_pool_t *p, ssd_dns_t *dns,
+                          const ssd_verify_input_t *in, const char *check,
+                          int pending, ssd_check_result_t *out);
+
 /* The record status a result leaves in dns_records: "verified" or
  * "failed"; NULL for a temporary error (the old status stands). */
 const char *ssd_check_record_status(const ssd_check_result_t *r);

@@ -1,6 +1,7 @@
 /* ssd_verify_view: the answer of a verification (api.md section 4): the
  * product page's keys first, then checks, errors, warnings, checked_at. */
 #include "ssd_verify.h"
+#include "ssd_authority.h"
 #include "ssd_json.h"
 
 #include <string.h>
@@ -37,6 +38,44 @@ static void add_findings(json_object *a, const apr_array_header_t *list,
     }
 }
 
+static json_object *nameserver_json(const ssd_auth_server_t *s)
+{
+    json_object *o = json_object_new_object();
+
+    ssd_json_add_str(o, "name", s->name);
+    json_object_object_add(o, "address", s->address
+                           ? json_object_new_string(s->address) : NULL);
+    ssd_json_add_str(o, "result", ssd_auth_result_name(s->result));
+    json_object_object_add(o, "serial", s->has_serial
+                           ? json_object_new_int64(s->serial) : NULL);
+    if (s->reason) {
+        ssd_json_add_str(o, "reason", s->reason);
+    }
+    return o;
+}
+
+/* The authoritative view (api.md section 9): zone, nameservers,
+ * propagation and its sentence; a check without one asked nobody. */
+static void add_authority(json_object *o, const ssd_authority_view_t *v)
+{
+    json_object *a = json_object_new_array();
+    int i;
+
+    if (v && v->zone) {
+        ssd_json_add_str(o, "zone", v->zone);
+    }
+    for (i = 0; v && i < v->servers->nelts; i++) {
+        json_object_array_add(a, nameserver_json(
+            &APR_ARRAY_IDX(v->servers, i, ssd_auth_server_t)));
+    }
+    json_object_object_add(o, "nameservers", a);
+    ssd_json_add_str(o, "propagation", ssd_propagation_name(
+        v ? v->propagation : SSD_PROPAGATION_NONE));
+    ssd_json_add_str(o, "propagation_note", v ? v->note
+                     : "the authoritative nameservers were not asked: the "
+                       "check did not run");
+}
+
 static json_object *check_json(const ssd_check_result_t *r)
 {
     json_object *o = json_object_new_object();
@@ -48,6 +87,7 @@ static json_object *check_json(const ssd_check_result_t *r)
         json_object_object_add(o, "findings_not_shown",
                                json_object_new_int(dropped));
     }
+    add_authority(o, r->authority);
     return o;
 }
 

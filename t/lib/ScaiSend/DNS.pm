@@ -13,6 +13,7 @@ package ScaiSend::DNS;
 #   8553 knotd (UDP+TCP)        8554 bad-dns silent      8555 bad-dns servfail
 #   8556 bad-dns truncate (UDP only)   8557 bad-dns delay 100 ms -> knotd (UDP+TCP)
 #   8558 bad-dns refused
+#   8563 the authoritative servers t/verify/authority.t starts (127.0.0.2 and up)
 # The test httpd gets "ScaiSendResolver 127.0.0.1:8553" (t/conf/extra.conf.in).
 #
 # Tests:
@@ -73,6 +74,7 @@ our %PORT = (
     truncate => $BASE + 3,    # bad-dns: TC=1, no TCP listener
     delay    => $BASE + 4,    # bad-dns: forwards to knotd after 100 ms (UDP+TCP)
     refused  => $BASE + 5,    # bad-dns: REFUSED
+    authority => $BASE + 10,  # t/verify/authority.t's own servers, on 127.0.0.2-.6
 );
 use constant DELAY_MS => 100;
 our @BAD_MODES = qw(silent servfail truncate delay refused);
@@ -89,6 +91,7 @@ use constant ZONES => qw(example.com example.net example.org platform.example
                          xn--bcher-kva.example scailabs.ai
                          zone-a.test zone-b.test zone-c.test
                          com net org example ai test
+                         prop.test lame.prop.test
                          113.0.203.in-addr.arpa 1.a.c.5.8.b.d.0.1.0.0.2.ip6.arpa);
 
 # ScaiSend's own SPF record (the include of t/conf/extra.conf.in,
