@@ -213,8 +213,8 @@ extern const ssd_number_spec_t ssd_key_cache_spec;
                     RSRC_CONF, "signing algorithms of new domains: " \
                     "rsa-sha256 [ed25519-sha256] (default rsa-sha256)"), \
     AP_INIT_ITERATE(SSD_DIR_SIGN_HEADERS, ssd_set_sign_headers, NULL, \
-                    RSRC_CONF, "header fields signed (from, to, subject " \
-                    "and date over-signed); replaces the default list"), \
+                    RSRC_CONF, "header fields signed (from over-signed); " \
+                    "replaces the default list"), \
     AP_INIT_TAKE1(SSD_DIR_SIGNATURE_TTL, ssd_set_duration, \
                   (void *)&ssd_signature_ttl_spec, RSRC_CONF, \
                   "signatures expire (x=) this long after signing " \
@@ -389,8 +389,7 @@ ssd_run_rc ssd_verification_run(ssd_work_t *w, ssd_domain_t *d,
                                 ssd_run_t *out);
 /* The verification input of a domain (keys chosen by the caller). */
 void ssd_verification_input(ssd_work_t *w, const ssd_domain_t *d,
-                            const ssd_dkim_key_t *active,
-                            const ssd_dkim_key_t *pending,
+                            const apr_array_header_t *keys,
                             ssd_verify_input_t *in);
 
 /* mod_scaisend_domains_list.c: query parameters (400 sent on error) */

@@ -3,38 +3,38 @@
 #include "mod_scaisend_domains.h"
 #include "ssd_dkim.h"
 #include "ssd_json.h"
+#include "ssd_keymaker.h"
 #include "ssd_records.h"
 
 #include <apr_strings.h>
 
+/* The keymaker of a rotation; the event's changes name the RSA selector
+ * chosen in the transaction. */
 typedef struct {
+    ssd_keymaker_t m;
     ssd_req_t *q;
     const ssd_domain_t *d;
-    EVP_PKEY *pkey;
-    ssd_event_t *ev;        /* its changes name the selector chosen */
-} wrap_ctx_t;
+    ssd_event_t *ev;
+} rotation_maker_t;
 
-static const char *wrap_for_selector(void *baton, const char *selector)
+static int make_rotation_key(void *baton, ssd_dkim_alg_t alg,
+                             const char *selector, ssd_dkim_key_t *k)
 {
-    wrap_ctx_t *w = baton;
-    const char *wrapped = NULL;
+    rotation_maker_t *w = baton;
 
-    json_object *changes = ssd_json_new_object(w->q->r->pool);
+    if (alg == SSD_DKIM_RSA) {
+        json_object *changes = ssd_json_new_object(w->q->r->pool);
 
-    if (ssd_dkim_wrap(w->q->r->pool, w->q->conf->kek, w->pkey, w->d->id,
-                      selector, &wrapped) != APR_SUCCESS) {
-        return NULL;
+        ssd_json_add_str(changes, "old_selector", w->d->dkim_selector);
+        ssd_json_add_str(changes, "new_selector", selector);
+        w->ev->changes = ssd_json_to_string(w->q->r->pool, changes);
     }
-    ssd_json_add_str(changes, "old_selector", w->d->dkim_selector);
-    ssd_json_add_str(changes, "new_selector", selector);
-    w->ev->changes = ssd_json_to_string(w->q->r->pool, changes);
-    return wrapped;
+    return ssd_keymaker_make(&w->m, alg, selector, k);
 }
 
-static json_object *rotation_json(ssd_req_t *q, const ssd_domain_t *d,
-                                  const ssd_dkim_key_t *k)
+static json_object *record_json(ssd_req_t *q, const ssd_domain_t *d,
+                                const ssd_dkim_key_t *k, int with_alg)
 {
-    json_object *o = ssd_json_new_object(q->r->pool);
     json_object *rec = json_object_new_object();
 
     ssd_json_add_str(rec, "type", "TXT");
@@ -42,12 +42,41 @@ static json_object *rotation_json(ssd_req_t *q, const ssd_domain_t *d,
                                                         k->selector,
                                                         d->domain));
     ssd_json_add_str(rec, "value", ssd_record_dkim_value(q->r->pool,
+                                                          k->algorithm,
                                                           k->public_key));
+    if (with_alg) {
+        ssd_json_add_str(rec, "selector", k->selector);
+        ssd_json_add_str(rec, "algorithm", k->algorithm);
+    }
+    return rec;
+}
+
+/* dns_record: the RSA key's (as before Ed25519); dns_records: every new
+ * pending key's, RSA first. */
+static json_object *rotation_json(ssd_req_t *q, const ssd_domain_t *d,
+                                  const apr_array_header_t *keys)
+{
+    json_object *o = ssd_json_new_object(q->r->pool);
+    json_object *all = json_object_new_array();
+    const ssd_dkim_key_t *rsa = NULL;
+    int i;
+
+    for (i = 0; i < keys->nelts; i++) {
+        const ssd_dkim_key_t *k = &APR_ARRAY_IDX(keys, i, ssd_dkim_key_t);
+
+        if (ssd_dkim_alg_of(k->algorithm) == SSD_DKIM_RSA) {
+            rsa = k;
+        }
+        json_object_array_add(all, record_json(q, d, k, 1));
+    }
     ssd_json_add_str(o, "id", d->id);
     ssd_json_add_str(o, "domain", d->domain);
     ssd_json_add_str(o, "old_selector", d->dkim_selector);
-    ssd_json_add_str(o, "new_selector", k->selector);
-    json_object_object_add(o, "dns_record", rec);
+    ssd_json_add_str(o, "new_selector", rsa ? rsa->selector : NULL);
+    if (rsa) {
+        json_object_object_add(o, "dns_record", record_json(q, d, rsa, 0));
+    }
+    json_object_object_add(o, "dns_records", all);
     ssd_json_add_str(o, "status", "pending");
     return o;
 }
@@ -55,16 +84,17 @@ static json_object *rotation_json(ssd_req_t *q, const ssd_domain_t *d,
 static int send_rotation_pending(ssd_req_t *q)
 {
     return ssd_send_error(q->r, HTTP_CONFLICT, "rotation_pending", "a "
-                          "rotation is already pending: publish its record "
-                          "and verify, then rotate again", NULL);
+                          "rotation (or a new Ed25519 key) is already "
+                          "pending: publish its record and verify, then "
+                          "rotate again", NULL);
 }
 
 static int store_rotation(ssd_req_t *q, const ssd_domain_t *d,
-                          wrap_ctx_t *w, ssd_dkim_key_t *k)
+                          rotation_maker_t *w)
 {
     ssd_event_t ev = {q->who.sub, "dkim.rotated", NULL, NULL, NULL, NULL};
-    ssd_rotation_t rot = {d, q->conf->selector_base, wrap_for_selector, w, k,
-                          &ev};
+    ssd_rotation_t rot = {d, q->conf->selector_base, make_rotation_key, w,
+                          NULL, &ev};
     ssd_store_rc rc;
 
     w->ev = &ev;
@@ -75,14 +105,13 @@ static int store_rotation(ssd_req_t *q, const ssd_domain_t *d,
     if (rc != SSD_STORE_OK) {
         return ssd_send_store_error(q, rc);
     }
-    return ssd_send_json(q->r, HTTP_OK, rotation_json(q, d, k));
+    return ssd_send_json(q->r, HTTP_OK, rotation_json(q, d, rot.keys));
 }
 
 int ssd_domain_rotate(ssd_req_t *q, const char *id)
 {
     ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_WRITE);
-    wrap_ctx_t w = {q, d, NULL, NULL};
-    ssd_dkim_key_t k;
+    rotation_maker_t w;
     ssd_store_rc rc;
 
     if (!d) {
@@ -96,19 +125,20 @@ int ssd_domain_rotate(ssd_req_t *q, const char *id)
     if (rc != SSD_STORE_NOT_FOUND) {
         return ssd_send_store_error(q, rc);
     }
-    /* the key generation holds no database connection */
+    /* the RSA key generation holds no database connection */
     ssd_req_store_release(q);
-    memset(&k, 0, sizeof(k));
-    if (ssd_dkim_generate(q->r->pool, q->conf->key_bits, &w.pkey)
-            != APR_SUCCESS
-        || !(k.public_key = ssd_dkim_public_b64(q->r->pool, w.pkey))) {
+    w.m = (ssd_keymaker_t){q->r->pool, q->conf->kek, d->id,
+                           q->conf->key_bits, NULL};
+    w.q = q;
+    w.d = d;
+    w.ev = NULL;
+    if (ssd_keymaker_generate_rsa(&w.m) != APR_SUCCESS) {
         SSD_RLOG(APLOG_ERR, 0, q->r, 301, "DKIM key generation failed");
         return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR,
                               "internal_error", "the DKIM key could not be "
                               "generated", NULL);
     }
-    k.bits = q->conf->key_bits;
-    return ssd_req_store(q) ? store_rotation(q, d, &w, &k) : OK;
+    return ssd_req_store(q) ? store_rotation(q, d, &w) : OK;
 }
 
 static int key_not_removable(ssd_req_t *q, const char *state)

@@ -1,5 +1,6 @@
 /* mod_scaisend_domains_sign: POST /dkim/sign -- the send pipeline hands a
- * message over, the module signs it with the From: domain's active key.
+ * message over, the module signs it with the From: domain's active keys
+ * (Ed25519 and RSA: api.md section 10).
  * The body is hashed as it streams in; keys never leave the module. */
 #include "mod_scaisend_domains.h"
 #include "ssd_dkim.h"
@@ -109,12 +110,37 @@ static int cannot_sign(ssd_req_t *q, const ssd_domain_t *d,
                           "the message could not be signed", NULL);
 }
 
-/* The domain's active key, unwrapped (from the process's cache). */
+/* The keys that sign: the domain's active keys of its algorithms,
+ * Ed25519 first (api.md section 10), then RSA. */
+static apr_array_header_t *signing_keys(apr_pool_t *p, const ssd_domain_t *d,
+                                        const apr_array_header_t *keys)
+{
+    apr_array_header_t *out = apr_array_make(p, 2, sizeof(ssd_dkim_key_t *));
+    unsigned algs = ssd_dkim_algs_parse(d->dkim_algorithms);
+    int order[] = {SSD_DKIM_ED25519, SSD_DKIM_RSA}, i, j;
+
+    for (j = 0; j < 2; j++) {
+        for (i = 0; i < keys->nelts; i++) {
+            ssd_dkim_key_t *k = &APR_ARRAY_IDX(keys, i, ssd_dkim_key_t);
+
+            if ((int)ssd_dkim_alg_of(k->algorithm) == order[j]
+                && (algs & SSD_DKIM_ALG_BIT(order[j]))) {
+                APR_ARRAY_PUSH(out, ssd_dkim_key_t *) = k;
+                break;
+            }
+        }
+    }
+    return out;
+}
+
+/* A key of the domain, unwrapped (from the process's cache); a new one
+ * drops the domain's older keys from the cache (current: the selectors
+ * that sign now, NULL-terminated). */
 static EVP_PKEY *active_key(ssd_req_t *q, const ssd_domain_t *d,
-                            const ssd_dkim_key_t *k)
+                            const ssd_dkim_key_t *k,
+                            const char *const *current)
 {
     ssd_keyref_t ref = {d->id, k->selector, k->wrapped_key, q->conf->kek};
-    const char *current[] = {k->selector, NULL};
     int hit = 0;
     EVP_PKEY *key = ssd_keycache_get(keycache, q->r->pool, &ref, &hit);
 
@@ -125,23 +151,66 @@ static EVP_PKEY *active_key(ssd_req_t *q, const ssd_domain_t *d,
     return key;
 }
 
-static int sign_with(ssd_req_t *q, ssd_signer_t *s, const ssd_domain_t *d,
-                     const ssd_dkim_key_t *k)
+static const char **selectors_of(apr_pool_t *p,
+                                 const apr_array_header_t *keys)
 {
-    EVP_PKEY *key = active_key(q, d, k);
-    const char *header;
-    json_object *o;
+    const char **out = apr_pcalloc(p, (keys->nelts + 1) * sizeof(*out));
+    int i;
 
-    if (!key || !(header = ssd_signer_sign(s, key, d->domain, k->selector,
-                                           apr_time_now()))) {
-        return cannot_sign(q, d, k->selector);
+    for (i = 0; i < keys->nelts; i++) {
+        out[i] = APR_ARRAY_IDX(keys, i, ssd_dkim_key_t *)->selector;
     }
-    ssd_metric_count(SSD_METRIC_SIGNATURE, SSD_ALG_RSA_SHA256);
-    o = ssd_json_new_object(q->r->pool);
-    ssd_json_add_str(o, "dkim_signature", header);
+    return out;
+}
+
+static json_object *signed_json(ssd_req_t *q, const ssd_domain_t *d,
+                                const char *rsa_header,
+                                const char *rsa_selector,
+                                json_object *headers)
+{
+    json_object *o = ssd_json_new_object(q->r->pool);
+
+    ssd_json_add_str(o, "dkim_signature", rsa_header);
+    json_object_object_add(o, "dkim_signatures", headers);
     ssd_json_add_str(o, "d", d->domain);
-    ssd_json_add_str(o, "selector", k->selector);
-    return ssd_send_json(q->r, HTTP_OK, o);
+    ssd_json_add_str(o, "selector", rsa_selector);
+    return o;
+}
+
+/* One DKIM-Signature per signing key, all with one t= (and x=). */
+static int sign_with(ssd_req_t *q, ssd_signer_t *s, const ssd_domain_t *d,
+                     const apr_array_header_t *keys)
+{
+    const char **current = selectors_of(q->r->pool, keys);
+    ssd_sign_params_t sp = {d->domain, NULL, apr_time_now(),
+                            q->conf->signature_ttl_ms / 1000,
+                            q->conf->sign_headers};
+    const char *rsa_header = NULL, *rsa_selector = NULL;
+    json_object *headers = json_object_new_array();
+    int i;
+
+    for (i = 0; i < keys->nelts; i++) {
+        const ssd_dkim_key_t *k = APR_ARRAY_IDX(keys, i, ssd_dkim_key_t *);
+        EVP_PKEY *key = active_key(q, d, k, current);
+        ssd_dkim_alg_t alg = ssd_dkim_alg_of(k->algorithm);
+        const char *header;
+
+        sp.selector = k->selector;
+        if (!key || ssd_dkim_key_alg(key) != alg
+            || !(header = ssd_signer_sign(s, key, &sp))) {
+            json_object_put(headers);
+            return cannot_sign(q, d, k->selector);
+        }
+        ssd_metric_count(SSD_METRIC_SIGNATURE, alg == SSD_DKIM_ED25519
+                         ? SSD_ALG_ED25519_SHA256 : SSD_ALG_RSA_SHA256);
+        json_object_array_add(headers, json_object_new_string(header));
+        if (alg == SSD_DKIM_RSA) {
+            rsa_header = header;
+            rsa_selector = k->selector;
+        }
+    }
+    return ssd_send_json(q->r, HTTP_OK,
+                         signed_json(q, d, rsa_header, rsa_selector, headers));
 }
 
 /* The send decision and the keys of the domain decided on, from one
@@ -149,7 +218,7 @@ static int sign_with(ssd_req_t *q, ssd_signer_t *s, const ssd_domain_t *d,
 static int decide_and_sign(ssd_req_t *q, ssd_signer_t *s, const char *domain,
                            const char *tenant)
 {
-    apr_array_header_t *cands, *domains;
+    apr_array_header_t *cands, *domains, *keys;
     const ssd_sign_candidate_t *c, *chosen = NULL;
     ssd_send_verdict_t v;
     ssd_store_rc rc;
@@ -177,11 +246,11 @@ static int decide_and_sign(ssd_req_t *q, ssd_signer_t *s, const char *domain,
     if (v.decision != SSD_SEND_DELIVER) {
         return refuse_send(q, domain, &v);
     }
-    if (!chosen || chosen->keys->nelts == 0) {
+    keys = chosen ? signing_keys(q->r->pool, v.domain, chosen->keys) : NULL;
+    if (!keys || keys->nelts == 0) {
         return cannot_sign(q, v.domain, "(none active)");
     }
-    return sign_with(q, s, v.domain,
-                     &APR_ARRAY_IDX(chosen->keys, 0, ssd_dkim_key_t));
+    return sign_with(q, s, v.domain, keys);
 }
 
 static int check_request(ssd_req_t *q)

@@ -12,7 +12,12 @@
 
 #define STALE_MARGIN_MS 10000
 
-/* The active and pending keys of a domain. */
+static int is_rsa(const ssd_dkim_key_t *k)
+{
+    return ssd_dkim_alg_of(k->algorithm) == SSD_DKIM_RSA;
+}
+
+/* The active and pending RSA keys of a domain. */
 static void find_keys(const apr_array_header_t *keys,
                       const ssd_dkim_key_t **active,
                       const ssd_dkim_key_t **pending)
@@ -23,22 +28,51 @@ static void find_keys(const apr_array_header_t *keys,
     for (i = 0; i < keys->nelts; i++) {
         const ssd_dkim_key_t *k = &APR_ARRAY_IDX(keys, i, ssd_dkim_key_t);
 
+        if (!is_rsa(k)) continue;
         if (strcmp(k->state, "active") == 0) *active = k;
         if (strcmp(k->state, "pending") == 0) *pending = k;
     }
 }
 
+/* The active and pending keys of the other algorithms (Ed25519). */
+static apr_array_header_t *other_keys(apr_pool_t *p,
+                                      const apr_array_header_t *keys)
+{
+    apr_array_header_t *out = apr_array_make(p, 2, sizeof(ssd_verify_key_t));
+    int i;
+
+    for (i = 0; keys && i < keys->nelts; i++) {
+        const ssd_dkim_key_t *k = &APR_ARRAY_IDX(keys, i, ssd_dkim_key_t);
+        int pending = strcmp(k->state, "pending") == 0;
+        ssd_verify_key_t *v;
+
+        if (is_rsa(k) || (!pending && strcmp(k->state, "active") != 0)
+            || out->nelts == SSD_VERIFY_MAX_KEYS) {
+            continue;
+        }
+        v = apr_array_push(out);
+        v->alg = ssd_dkim_alg_of(k->algorithm);
+        v->selector = k->selector;
+        v->public_b64 = k->public_key;
+        v->pending = pending;
+    }
+    return out;
+}
+
 void ssd_verification_input(ssd_work_t *w, const ssd_domain_t *d,
-                            const ssd_dkim_key_t *active,
-                            const ssd_dkim_key_t *pending,
+                            const apr_array_header_t *keys,
                             ssd_verify_input_t *in)
 {
+    const ssd_dkim_key_t *active, *pending;
+
+    find_keys(keys, &active, &pending);
     memset(in, 0, sizeof(*in));
     in->domain = d->domain;
-    in->selector = active->selector;
-    in->public_b64 = active->public_key;
+    in->selector = active ? active->selector : NULL;
+    in->public_b64 = active ? active->public_key : NULL;
     in->pending_selector = pending ? pending->selector : NULL;
     in->pending_b64 = pending ? pending->public_key : NULL;
+    in->keys = other_keys(w->pool, keys);
     in->spf_include = w->conf->spf_include;
     in->helo = w->conf->helo_name;
     in->dmarc_policy = d->dmarc_policy;
@@ -55,20 +89,22 @@ void ssd_verification_input(ssd_work_t *w, const ssd_domain_t *d,
 typedef struct {
     ssd_work_t *w;
     ssd_domain_t *d;
-    const ssd_dkim_key_t *active, *pending;
+    const apr_array_header_t *keys;
+    const ssd_dkim_key_t *active, *pending;     /* the RSA ones */
     apr_int64_t claim_ms;
     ssd_verify_result_t res;
 } run_t;
 
-/* All three passed: only one record of a name may be verified. */
-static void taken_elsewhere(run_t *run)
+/* All three passed: only one record of a name may be verified. 1 when
+ * another record is. */
+static int taken_elsewhere(run_t *run)
 {
     ssd_verify_result_t *res = &run->res;
 
     if (ssd_verify_outcome(res) != SSD_OUTCOME_VERIFIED
         || ssd_store_verified_elsewhere(run->w->store, run->d->domain,
                                         run->d->id) != SSD_STORE_OK) {
-        return;
+        return 0;
     }
     ssd_verify_add_error(run->w->pool, &res->dkim, "dkim",
                          "verified_elsewhere", res->dkim.host,
@@ -77,35 +113,66 @@ static void taken_elsewhere(run_t *run)
                                       "control for one owner only. Contact "
                                       "support if the domain is yours.",
                                       run->d->domain));
+    return 1;
 }
 
-static void set_key_status(apr_array_header_t *out, const ssd_dkim_key_t *k,
-                           const ssd_check_result_t *r)
-{
-    ssd_dkim_key_t *row;
-    const char *status = ssd_check_record_status(r);
-
-    if (k && status) {
-        row = apr_array_push(out);
-        memset(row, 0, sizeof(*row));
-        row->selector = k->selector;
-        row->dns_status = status;
-    }
-}
-
-/* Did the pending key's check pass (its status row says verified)? */
-static int ks_passed(const apr_array_header_t *ks, const ssd_dkim_key_t *k)
+static const ssd_dkim_key_t *key_named(const apr_array_header_t *keys,
+                                       const char *selector)
 {
     int i;
 
-    for (i = 0; i < ks->nelts; i++) {
-        const ssd_dkim_key_t *row = &APR_ARRAY_IDX(ks, i, ssd_dkim_key_t);
+    for (i = 0; selector && i < keys->nelts; i++) {
+        const ssd_dkim_key_t *k = &APR_ARRAY_IDX(keys, i, ssd_dkim_key_t);
 
-        if (strcmp(row->selector, k->selector) == 0) {
-            return strcmp(row->dns_status, "verified") == 0;
+        if (strcmp(k->selector, selector) == 0) {
+            return k;
         }
     }
-    return 0;
+    return NULL;
+}
+
+/* Each key's record status after its own check; a verification refused
+ * because another owner holds the name fails the keys it stands on. */
+static apr_array_header_t *key_status(run_t *run, int elsewhere)
+{
+    apr_array_header_t *out = apr_array_make(run->w->pool, 4,
+                                             sizeof(ssd_dkim_key_t));
+    const apr_array_header_t *kr = run->res.keys;
+    int i;
+
+    for (i = 0; i < kr->nelts; i++) {
+        const ssd_verify_key_result_t *k =
+            &APR_ARRAY_IDX(kr, i, ssd_verify_key_result_t);
+        const char *status = elsewhere && k->in_dkim
+                             ? "failed" : ssd_check_record_status(&k->result);
+        ssd_dkim_key_t *row;
+
+        if (status && key_named(run->keys, k->key.selector)) {
+            row = apr_array_push(out);
+            memset(row, 0, sizeof(*row));
+            row->selector = k->key.selector;
+            row->dns_status = status;
+        }
+    }
+    return out;
+}
+
+/* The pending keys, which activate together. */
+static apr_array_header_t *pending_keys(run_t *run)
+{
+    apr_array_header_t *out = apr_array_make(run->w->pool, 2,
+                                             sizeof(ssd_dkim_key_t));
+    int i;
+
+    for (i = 0; i < run->keys->nelts; i++) {
+        const ssd_dkim_key_t *k = &APR_ARRAY_IDX(run->keys, i,
+                                                 ssd_dkim_key_t);
+
+        if (strcmp(k->state, "pending") == 0) {
+            APR_ARRAY_PUSH(out, ssd_dkim_key_t) = *k;
+        }
+    }
+    return out;
 }
 
 static ssd_event_t *event(ssd_work_t *w, const char *action,
@@ -119,43 +186,36 @@ static ssd_event_t *event(ssd_work_t *w, const char *action,
     return ev;
 }
 
-/* The pending key is published: signing switches to it, the old active
- * key retires (and stays valid until removed); stored with the outcome. */
+/* The pending keys are published: signing switches to them, the old
+ * active keys retire (and stay valid until removed); stored with the
+ * outcome. The event names the RSA selectors, and the Ed25519 ones when
+ * such a key activates. */
 static void plan_activation(run_t *run, ssd_verify_save_t *save)
 {
     json_object *changes = ssd_json_new_object(run->w->pool);
+    apr_array_header_t *keys = pending_keys(run);
+    const char *to = run->pending ? run->pending->selector
+                                  : run->d->dkim_selector;
     ssd_event_t *ev;
 
     ssd_json_add_str(changes, "old_selector", run->d->dkim_selector);
-    ssd_json_add_str(changes, "new_selector", run->pending->selector);
+    ssd_json_add_str(changes, "new_selector", to);
+    if (keys->nelts > (run->pending ? 1 : 0)) {
+        json_object *a = json_object_new_array();
+        int i;
+
+        for (i = 0; i < keys->nelts; i++) {
+            json_object_array_add(a, json_object_new_string(
+                APR_ARRAY_IDX(keys, i, ssd_dkim_key_t).selector));
+        }
+        json_object_object_add(changes, "activated", a);
+    }
     ev = event(run->w, "dkim.activated",
                ssd_json_to_string(run->w->pool, changes));
     ev->previous = run->d->dkim_selector;
-    ev->current = run->pending->selector;
-    save->activate = run->pending->selector;
+    ev->current = to;
+    save->activate = keys;
     save->activated = ev;
-}
-
-/* The pending key is published: the verification stands on the key that
- * becomes active, and what the old key's check found turns into warnings
- * (its record may go once messages in flight are delivered). */
-static int promote_pending(ssd_verify_result_t *res)
-{
-    ssd_check_result_t old = res->dkim;
-    int i;
-
-    if (!res->has_pending || res->pending.status != SSD_CHECK_PASS) {
-        return 0;
-    }
-    res->dkim = res->pending;
-    res->has_pending = 0;
-    for (i = 0; old.errors && i < old.errors->nelts; i++) {
-        ssd_finding_t *f = apr_array_push(res->dkim.warnings);
-
-        *f = APR_ARRAY_IDX(old.errors, i, ssd_finding_t);
-        f->check = "dkim_retiring";
-    }
-    return 1;
 }
 
 static ssd_verdict_e verdict_of(ssd_outcome_e outcome)
@@ -241,18 +301,13 @@ static ssd_run_rc store_outcome(run_t *run, ssd_run_t *out)
     ssd_work_t *w = run->w;
     ssd_verify_save_t save;
     ssd_verify_result_t *res = &run->res;
-    apr_array_header_t *ks = apr_array_make(w->pool, 2,
-                                            sizeof(ssd_dkim_key_t));
-    ssd_check_result_t old_active = res->dkim;
     const char *before = run->d->state ? run->d->state : SSD_STATE_PENDING;
-    int promoted = promote_pending(res);
+    int promoted = ssd_verify_promote(w->pool, res), elsewhere;
     ssd_store_rc rc;
 
     memset(&save, 0, sizeof(save));
-    taken_elsewhere(run);
-    set_key_status(ks, run->active, promoted ? &old_active : &res->dkim);
-    set_key_status(ks, run->pending, promoted ? &res->dkim : &res->pending);
-    if (run->pending && ks_passed(ks, run->pending)) {
+    elsewhere = taken_elsewhere(run);
+    if (promoted && !elsewhere) {
         plan_activation(run, &save);
     }
     save.event = apply_outcome(run);
@@ -263,7 +318,7 @@ static ssd_run_rc store_outcome(run_t *run, ssd_run_t *out)
     /* a temporary failure decides nothing: the last verification stands */
     save.last_verification = out->outcome == SSD_OUTCOME_UNDECIDED
                              ? NULL : out->answer;
-    save.key_status = ks;
+    save.key_status = key_status(run, elsewhere);
     save.claim_ms = run->claim_ms;
     rc = ssd_store_verify_save(w->store, &save);
     if (rc != SSD_STORE_OK) {
@@ -312,7 +367,7 @@ static ssd_run_rc lookups(run_t *run, ssd_run_t *out)
     ssd_verify_input_t in;
     apr_status_t rv;
 
-    ssd_verification_input(run->w, run->d, run->active, run->pending, &in);
+    ssd_verification_input(run->w, run->d, run->keys, &in);
     ssd_work_release(run->w);
     rv = ssd_verify_run(run->w->pool, &in, &run->res);
     if (!ssd_work_store(run->w)) {
@@ -360,6 +415,7 @@ ssd_run_rc ssd_verification_run(ssd_work_t *w, ssd_domain_t *d,
         ssd_store_verify_release(w->store, d->id, NULL, run.claim_ms);
         return rc == SSD_STORE_NOT_FOUND ? SSD_RUN_GONE : SSD_RUN_STORAGE;
     }
+    run.keys = keys;
     find_keys(keys, &run.active, &run.pending);
     if (!run.active) {
         ssd_store_verify_release(w->store, d->id, NULL, run.claim_ms);

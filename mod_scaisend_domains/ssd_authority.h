@@ -70,6 +70,7 @@ typedef struct {
     const char *domain;
     const char *selector;       /* DKIM */
     const char *public_b64;     /* DKIM: the key that must be published */
+    int alg;                    /* DKIM: its ssd_dkim_alg_t (0: RSA) */
     const char *include;        /* SPF */
     const char *policy;         /* DMARC (as the check takes them) */
     const char *rua;

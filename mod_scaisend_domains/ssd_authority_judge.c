@@ -81,8 +81,8 @@ static void by_check(apr_pool_t *p, const ssd_authority_input_t *in,
 
     memset(&r, 0, sizeof(r));
     if (in->kind == SSD_AUTH_DKIM) {
-        ssd_check_dkim(p, canned_fetch, &c, in->domain, in->selector,
-                       in->public_b64, &r);
+        ssd_check_dkim_alg(p, canned_fetch, &c, in->domain, in->selector,
+                           in->alg, in->public_b64, &r);
         from_check(&r, "no DKIM record", s);
     }
     else {

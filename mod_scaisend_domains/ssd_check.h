@@ -66,6 +66,12 @@ typedef struct {
 void ssd_check_dkim(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
                     const char *domain, const char *selector,
                     const char *public_b64, ssd_check_result_t *out);
+/* The same for a key of an algorithm (ssd_dkim_alg_t): the record must
+ * say its k= (ed25519 for an Ed25519 key, RFC 8463) and p= must hold its
+ * key (the raw 32 bytes for Ed25519). ssd_check_dkim is this for RSA. */
+void ssd_check_dkim_alg(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
+                        const char *domain, const char *selector, int alg,
+                        const char *public_b64, ssd_check_result_t *out);
 
 /* SPF (RFC 7208): the one v=spf1 record at domain, evaluated with
  * check_host() as receivers evaluate mail from ScaiSend -- for each of

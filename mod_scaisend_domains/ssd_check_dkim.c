@@ -3,10 +3,13 @@
  * (raw bytes) by the fetch function; records are never joined across RRs.
  * Tag names are case-sensitive; a duplicate tag, a v= that is not first or
  * not DKIM1, an h= without sha256, an s= without email or * invalidate
- * the record; k= must be rsa; an empty p= is a revoked key. The key is
- * compared as decoded DER bytes. */
+ * the record; k= must be rsa for an RSA key (absent reads as rsa) and
+ * ed25519 for an Ed25519 one (RFC 8463); an empty p= is a revoked key.
+ * The key is compared as decoded bytes (DER for RSA, the raw 32 bytes for
+ * Ed25519). */
 #include "ssd_check.h"
 #include "ssd_b64.h"
+#include "ssd_dkim.h"
 
 #include <string.h>
 #include <apr_lib.h>
@@ -21,7 +24,8 @@ typedef struct {
     const char *where;          /* host, with its CNAME target if any */
     const char *domain;
     const char *public_b64;
-    const char *expected;       /* v=DKIM1; k=rsa; p=<public_b64> */
+    ssd_dkim_alg_t alg;
+    const char *expected;       /* v=DKIM1; k=rsa|ed25519; p=<public_b64> */
     const ssd_txt_t *txt;       /* the record judged */
 } dkim_t;
 
@@ -103,6 +107,26 @@ static const char *upper_hint(const apr_array_header_t *tags)
     return "";
 }
 
+/* k= absent reads as rsa (RFC 6376 section 3.6.1). */
+static int wrong_key_type(const dkim_t *k, const char *kt)
+{
+    return strcmp(kt ? kt : "rsa", ssd_dkim_alg_k(k->alg)) != 0;
+}
+
+static const char *key_type_message(const dkim_t *k, const char *kt)
+{
+    if (k->alg == SSD_DKIM_ED25519) {
+        return apr_psprintf(k->p, "%s says the key is not Ed25519, but "
+                            "ScaiSend signs with an Ed25519 key "
+                            "(ed25519-sha256, RFC 8463) at this selector: "
+                            "set k=ed25519",
+                            kt ? apr_pstrcat(k->p, "k=", kt, NULL)
+                               : "a record without k= (which means k=rsa)");
+    }
+    return apr_psprintf(k->p, "k=%s says the key is not RSA, but "
+                        "ScaiSend signs with an RSA key: set k=rsa", kt);
+}
+
 /* v=, h=, k=, s= and the presence of p=; 1 when fine, else 0 and the
  * finding is added. */
 static int check_tags(dkim_t *k, const apr_array_header_t *tags)
@@ -124,10 +148,9 @@ static int check_tags(dkim_t *k, const apr_array_header_t *tags)
                            "refuse SHA-1 signatures (RFC 8301): remove h= or "
                            "set h=sha256", h);
     }
-    else if (kt && strcmp(kt, "rsa") != 0) {
+    else if (wrong_key_type(k, kt)) {
         code = "wrong_key_type";
-        msg = apr_psprintf(k->p, "k=%s says the key is not RSA, but "
-                           "ScaiSend signs with an RSA key: set k=rsa", kt);
+        msg = key_type_message(k, kt);
     }
     else if (s && !list_has(k->p, s, "email", "*")) {
         msg = apr_psprintf(k->p, "s=%s excludes e-mail: remove s= or set "
@@ -185,8 +208,9 @@ static void key_problem(dkim_t *k, const char *p64, const unsigned char *der,
     }
     else {
         fail(k, "key_mismatch", apr_psprintf(k->p, "the p= key published at "
-             "%s is not the key ScaiSend holds for this selector: replace "
-             "the record's value with: %s", k->where, shown(k)));
+             "%s is not the %skey ScaiSend holds for this selector: replace "
+             "the record's value with: %s", k->where,
+             k->alg == SSD_DKIM_ED25519 ? "Ed25519 " : "", shown(k)));
     }
 }
 
@@ -300,6 +324,14 @@ void ssd_check_dkim(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
                     const char *domain, const char *selector,
                     const char *public_b64, ssd_check_result_t *out)
 {
+    ssd_check_dkim_alg(p, fetch, baton, domain, selector, SSD_DKIM_RSA,
+                       public_b64, out);
+}
+
+void ssd_check_dkim_alg(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
+                        const char *domain, const char *selector, int alg,
+                        const char *public_b64, ssd_check_result_t *out)
+{
     dkim_t k;
     ssd_txt_answer_t ans;
     const ssd_txt_t *t;
@@ -310,9 +342,11 @@ void ssd_check_dkim(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
     k.out = out;
     k.domain = domain;
     k.public_b64 = public_b64 ? public_b64 : "";
+    k.alg = alg == SSD_DKIM_ED25519 ? SSD_DKIM_ED25519 : SSD_DKIM_RSA;
     k.host = apr_pstrcat(p, selector, "._domainkey.", domain, NULL);
     k.where = k.host;
-    k.expected = apr_pstrcat(p, "v=DKIM1; k=rsa; p=", k.public_b64, NULL);
+    k.expected = apr_pstrcat(p, "v=DKIM1; k=", ssd_dkim_alg_k(k.alg),
+                             "; p=", k.public_b64, NULL);
     ssd_check_init(p, out, k.host);
     if (ssd_check_fetch(p, fetch, baton, CHECK, k.host, out, &ans) != 0) {
         return;

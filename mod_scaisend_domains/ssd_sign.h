@@ -7,6 +7,8 @@
 #define SSD_SIGN_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
 #include <openssl/evp.h>
 
 typedef struct ssd_signer ssd_signer_t;
@@ -40,7 +42,9 @@ int ssd_signer_finish(ssd_signer_t *s, ssd_sign_error_t *err);
 /* The domain of the From: address (as written; normalise it). */
 const char *ssd_signer_from_domain(const ssd_signer_t *s);
 
-/* The fields signed by default, in h= order (const char *, lower case). */
+/* The fields signed by default, in h= order (const char *, lower case):
+ * from, to, cc, subject, date, message-id, reply-to, mime-version,
+ * content-type, list-unsubscribe (api.md section 6). */
 apr_array_header_t *ssd_sign_default_headers(apr_pool_t *p);
 
 typedef struct {
@@ -49,8 +53,9 @@ typedef struct {
     apr_time_t when;                /* t= */
     apr_int64_t ttl_s;              /* x= is t= plus this; 0: no x= */
     const apr_array_header_t *headers;  /* the fields to sign; NULL: the
-                                           default. from, to, subject and
-                                           date are over-signed */
+                                           default. from is over-signed
+                                           (listed once more than it
+                                           occurs) */
 } ssd_sign_params_t;
 
 /* The header field "DKIM-Signature: v=1; a=...; ..." signed with key --

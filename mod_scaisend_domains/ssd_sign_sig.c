@@ -11,14 +11,13 @@
 
 static const char *const default_names[] = {
     "from", "to", "cc", "subject", "date", "message-id", "reply-to",
-    "mime-version", "content-type", "list-unsubscribe",
-    "list-unsubscribe-post", NULL
+    "mime-version", "content-type", "list-unsubscribe", NULL
 };
 
 /* Listed once more than they occur: a field of these names added to the
  * message later breaks the signature (RFC 6376 section 8.15). */
 static const char *const oversigned[] = {
-    "from", "to", "subject", "date", NULL
+    "from", NULL
 };
 
 apr_array_header_t *ssd_sign_default_headers(apr_pool_t *p)
@@ -186,11 +185,14 @@ static const char *expiry_tag(apr_pool_t *p, const ssd_sign_params_t *sp)
 const char *ssd_signer_sign(ssd_signer_t *s, EVP_PKEY *key,
                             const ssd_sign_params_t *sp)
 {
-    const apr_array_header_t *names = sp->headers ? sp->headers
-                                      : ssd_sign_default_headers(s->pool);
+    const apr_array_header_t *names = sp->headers;
+
     const char *header, *b;
     apr_hash_index_t *hi;
 
+    if (!names) {
+        names = ssd_sign_default_headers(s->pool);
+    }
     for (hi = apr_hash_first(s->pool, s->by_name); hi; hi = apr_hash_next(hi)) {
         ((ssd_field_set_t *)apr_hash_this_val(hi))->taken = 0;
     }

@@ -8,11 +8,15 @@
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
-typedef enum { JOB_DKIM, JOB_PENDING, JOB_SPF, JOB_DMARC, JOB_COUNT } job_e;
+/* JOB_KEY: a key of in->keys (another algorithm than RSA) */
+typedef enum { JOB_DKIM, JOB_PENDING, JOB_SPF, JOB_DMARC, JOB_COUNT,
+               JOB_KEY } job_e;
+#define JOB_MAX (JOB_COUNT + SSD_VERIFY_MAX_KEYS)
 
 typedef struct {
     job_e kind;
     const ssd_verify_input_t *in;
+    const ssd_verify_key_t *key;    /* JOB_KEY */
     apr_pool_t *pool;               /* the thread's own */
     ssd_check_result_t *out;
     const char *dns_error;
@@ -39,6 +43,11 @@ static void run_check(job_t *job, ssd_dns_t *dns)
         ssd_check_dkim(job->pool, ssd_dns_fetch, dns, in->domain,
                        in->pending_selector, in->pending_b64, job->out);
         break;
+    case JOB_KEY:
+        ssd_check_dkim_alg(job->pool, ssd_dns_fetch, dns, in->domain,
+                           job->key->selector, job->key->alg,
+                           job->key->public_b64, job->out);
+        break;
     case JOB_SPF:
         ssd_check_spf(job->pool, &spf, in->domain, in->spf_include,
                       in->helo, job->out);
@@ -58,8 +67,15 @@ static void *APR_THREAD_FUNC job_main(apr_thread_t *t, void *data)
 
     if (dns) {
         run_check(job, dns);
-        ssd_verify_authority(job->pool, dns, job->in, check_name(job->kind),
-                             job->kind == JOB_PENDING, job->out);
+        if (job->kind == JOB_KEY) {
+            ssd_verify_authority_key(job->pool, dns, job->in, job->key,
+                                     job->out);
+        }
+        else {
+            ssd_verify_authority(job->pool, dns, job->in,
+                                 check_name(job->kind),
+                                 job->kind == JOB_PENDING, job->out);
+        }
     }
     apr_thread_exit(t, APR_SUCCESS);
     return NULL;
@@ -150,11 +166,46 @@ static void note_dns_error(apr_pool_t *p, job_t *job, int *failed)
     }
 }
 
+static int key_count(const ssd_verify_input_t *in)
+{
+    int n = in->keys ? in->keys->nelts : 0;
+
+    return n < SSD_VERIFY_MAX_KEYS ? n : SSD_VERIFY_MAX_KEYS;
+}
+
+/* The checks of in->keys, each in its thread (when rv says the other
+ * checks started); each slot reads check_not_run until its thread ran. */
+static apr_status_t start_key_jobs(apr_pool_t *p,
+                                   const ssd_verify_input_t *in,
+                                   ssd_verify_result_t *out, job_t *jobs,
+                                   apr_thread_t **threads, int *started,
+                                   apr_status_t rv)
+{
+    int i;
+
+    for (i = 0; i < key_count(in); i++) {
+        const ssd_verify_key_t *k = &APR_ARRAY_IDX(in->keys, i,
+                                                   ssd_verify_key_t);
+
+        init_not_run(p, &out->more[i], "dkim",
+                     apr_pstrcat(p, k->selector, "._domainkey.", in->domain,
+                                 NULL));
+    }
+    for (i = 0; i < key_count(in) && rv == APR_SUCCESS; i++) {
+        jobs[*started] = (job_t){JOB_KEY, in,
+                                 &APR_ARRAY_IDX(in->keys, i, ssd_verify_key_t),
+                                 NULL, &out->more[i], NULL};
+        rv = start_job(p, &jobs[*started], &threads[*started]);
+        *started += rv == APR_SUCCESS;
+    }
+    return rv;
+}
+
 apr_status_t ssd_verify_run(apr_pool_t *p, const ssd_verify_input_t *in,
                             ssd_verify_result_t *out)
 {
-    job_t jobs[JOB_COUNT];
-    apr_thread_t *threads[JOB_COUNT];
+    job_t jobs[JOB_MAX];
+    apr_thread_t *threads[JOB_MAX];
     apr_status_t rv = APR_SUCCESS, trv;
     int i, started = 0;
 
@@ -168,16 +219,18 @@ apr_status_t ssd_verify_run(apr_pool_t *p, const ssd_verify_input_t *in,
         if (i == JOB_PENDING && !out->has_pending) {
             continue;
         }
-        jobs[started] = (job_t){(job_e)i, in, NULL, slot(out, (job_e)i),
+        jobs[started] = (job_t){(job_e)i, in, NULL, NULL, slot(out, (job_e)i),
                                 NULL};
         rv = start_job(p, &jobs[started], &threads[started]);
         started += rv == APR_SUCCESS;
     }
+    rv = start_key_jobs(p, in, out, jobs, threads, &started, rv);
     for (i = 0; i < started; i++) {
         apr_thread_join(&trv, threads[i]);
         note_dns_error(p, &jobs[i], &out->resolver_failed);
     }
     out->checked_at = ssd_now_rfc3339(p);
+    ssd_verify_merge_keys(p, in, out);
     return rv;
 }
 

@@ -33,3 +33,22 @@ void ssd_verify_authority(apr_pool_t *p, ssd_dns_t *dns,
     }
     out->authority = ssd_authority_view(p, dns, &a);
 }
+
+void ssd_verify_authority_key(apr_pool_t *p, ssd_dns_t *dns,
+                              const ssd_verify_input_t *in,
+                              const ssd_verify_key_t *key,
+                              ssd_check_result_t *out)
+{
+    ssd_authority_input_t a;
+
+    memset(&a, 0, sizeof(a));
+    a.host = out->host;
+    a.domain = in->domain;
+    a.resolver_passed = out->status == SSD_CHECK_PASS;
+    a.dns = &in->dns;
+    a.kind = SSD_AUTH_DKIM;
+    a.selector = key->selector;
+    a.public_b64 = key->public_b64;
+    a.alg = key->alg;
+    out->authority = ssd_authority_view(p, dns, &a);
+}

@@ -91,15 +91,29 @@ static json_object *check_json(const ssd_check_result_t *r)
     return o;
 }
 
+/* A DKIM check of several keys lists each key's own status. */
+static json_object *dkim_json(const ssd_check_result_t *r,
+                              const ssd_verify_result_t *res, int pending)
+{
+    json_object *o = check_json(r), *keys = ssd_verify_keys_json(res,
+                                                                 pending);
+
+    if (keys) {
+        json_object_object_add(o, "keys", keys);
+    }
+    return o;
+}
+
 static json_object *checks_json(const ssd_verify_result_t *res)
 {
     json_object *o = json_object_new_object();
 
-    json_object_object_add(o, "dkim", check_json(&res->dkim));
+    json_object_object_add(o, "dkim", dkim_json(&res->dkim, res, 0));
     json_object_object_add(o, "spf", check_json(&res->spf));
     json_object_object_add(o, "dmarc", check_json(&res->dmarc));
     if (res->has_pending) {
-        json_object_object_add(o, "dkim_pending", check_json(&res->pending));
+        json_object_object_add(o, "dkim_pending",
+                               dkim_json(&res->pending, res, 1));
     }
     return o;
 }

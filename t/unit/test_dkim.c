@@ -24,7 +24,7 @@ static void test_generate(apr_pool_t *p, EVP_PKEY **key)
 {
     const char *pub;
 
-    UNIT_CHECK(ssd_dkim_generate(p, 2048, key) == APR_SUCCESS,
+    UNIT_CHECK(ssd_dkim_generate(p, SSD_DKIM_RSA, 2048, key) == APR_SUCCESS,
                "generate an RSA-2048 key");
     UNIT_CHECK(ssd_dkim_bits(*key) == 2048, "the key has 2048 bits");
     pub = ssd_dkim_public_b64(p, *key);

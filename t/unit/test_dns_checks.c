@@ -1443,8 +1443,8 @@ int main(void)
 
     apr_initialize();
     apr_pool_create(&pool, NULL);
-    if (ssd_dkim_generate(pool, 2048, &a) != APR_SUCCESS
-        || ssd_dkim_generate(pool, 2048, &b) != APR_SUCCESS) {
+    if (ssd_dkim_generate(pool, SSD_DKIM_RSA, 2048, &a) != APR_SUCCESS
+        || ssd_dkim_generate(pool, SSD_DKIM_RSA, 2048, &b) != APR_SUCCESS) {
         printf("not ok 1 - key generation\n");
         return 1;
     }

@@ -9,7 +9,7 @@ static void test_values(apr_pool_t *p)
 {
     UNIT_STR_EQ(ssd_record_dkim_host(p, "scaisend", "mail.example.com"),
                 "scaisend._domainkey.mail.example.com", "DKIM host");
-    UNIT_STR_EQ(ssd_record_dkim_value(p, "MIIB"), "v=DKIM1; k=rsa; p=MIIB",
+    UNIT_STR_EQ(ssd_record_dkim_value(p, NULL, "MIIB"), "v=DKIM1; k=rsa; p=MIIB",
                 "DKIM value");
     UNIT_STR_EQ(ssd_record_spf_value(p, "scaisend.scailabs.ai"),
                 "v=spf1 include:scaisend.scailabs.ai ~all", "SPF value");

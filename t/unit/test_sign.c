@@ -43,10 +43,11 @@ static const char *run(const char *msg, apr_size_t chunk, ssd_signer_t **out)
 static const char *signature(const char *msg, apr_size_t chunk)
 {
     ssd_signer_t *s = NULL;
+    ssd_sign_params_t sp = {"example.com", "sel",
+                            apr_time_from_sec(1700000000), 0, NULL};
 
     if (strcmp(run(msg, chunk, &s), "ok") != 0) return "refused";
-    return ssd_signer_sign(s, key, "example.com", "sel",
-                           apr_time_from_sec(1700000000));
+    return ssd_signer_sign(s, key, &sp);
 }
 
 static void test_body(void)
@@ -198,7 +199,7 @@ int main(void)
 
     apr_initialize();
     apr_pool_create(&pool, NULL);
-    ssd_dkim_generate(pool, 2048, &key);
+    ssd_dkim_generate(pool, SSD_DKIM_RSA, 2048, &key);
     test_body();
     test_refusals();
     test_relaxed_colons();
