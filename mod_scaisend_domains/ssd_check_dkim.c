@@ -10,6 +10,7 @@
 #include "ssd_check.h"
 #include "ssd_b64.h"
 #include "ssd_dkim.h"
+#include "ssd_text.h"
 
 #include <string.h>
 #include <apr_lib.h>
@@ -214,15 +215,38 @@ static void key_problem(dkim_t *k, const char *p64, const unsigned char *der,
     }
 }
 
+/* Where an '=' stands inside p= (not the final padding of base64), or
+ * NULL. */
+static const char *inner_equals(const char *p64)
+{
+    const char *eq = strchr(p64, '='), *s;
+
+    for (s = eq; s && *s; s++) {
+        if (*s != '=') {
+            return eq;
+        }
+    }
+    return NULL;
+}
+
 static void check_key(dkim_t *k, const char *p_value)
 {
-    const char *p64 = strip_ws(k->p, p_value);
+    const char *p64 = strip_ws(k->p, p_value), *eq;
     apr_size_t der_len = 0, want_len = 0;
     unsigned char *der, *want;
 
     if (*p64 == '\0') {
         fail(k, "revoked_key", apr_psprintf(k->p, "the record at %s has an "
              "empty p=, which revokes the key: publish %s", k->where,
+             shown(k)));
+        return;
+    }
+    if ((eq = inner_equals(p64))) {
+        fail(k, "malformed", apr_psprintf(k->p, "the p= value at %s has an "
+             "'=' inside it (after %lu characters): in base64 '=' is only "
+             "the padding at the very end, so the value was pasted "
+             "together from pieces or another value ran into it. Publish "
+             "exactly: %s", k->where, (unsigned long)(eq - p64),
              shown(k)));
         return;
     }
@@ -320,6 +344,58 @@ static void multiple(dkim_t *k, const apr_array_header_t *txts, int n)
     f->found = ssd_check_found_list(k->p, txts, NULL);
 }
 
+#define OTHERS_SHOWN 3
+
+/* The records of txts other than ours, quoted: the first OTHERS_SHOWN,
+ * then how many more. */
+static const char *others_list(apr_pool_t *p, const apr_array_header_t *txts,
+                               const ssd_txt_t *ours)
+{
+    ssd_buf_t b;
+    int i, shown_n = 0;
+
+    ssd_buf_init(&b, p, 256, 0);
+    for (i = 0; i < txts->nelts; i++) {
+        const ssd_txt_t *t = &APR_ARRAY_IDX(txts, i, ssd_txt_t);
+
+        if (t == ours || shown_n == OTHERS_SHOWN) {
+            continue;
+        }
+        ssd_buf_add_sep(&b, ", ");
+        ssd_buf_addc(&b, '"');
+        ssd_buf_adds(&b, ssd_check_escape(p, t->data, t->len));
+        ssd_buf_addc(&b, '"');
+        shown_n++;
+    }
+    if (txts->nelts - 1 > shown_n) {
+        ssd_buf_adds(&b, apr_psprintf(p, " and %d more",
+                                      txts->nelts - 1 - shown_n));
+    }
+    return ssd_buf_str(&b);
+}
+
+/* Our record shares the selector with other TXT records: a verifier takes
+ * one TXT record of the name (RFC 6376 section 3.6.2.2), which may be the
+ * other one. */
+static void others_beside(dkim_t *k, const apr_array_header_t *txts,
+                          const ssd_txt_t *ours)
+{
+    int n = txts->nelts - 1;
+    ssd_finding_t *f;
+
+    f = ssd_check_error(k->p, k->out, CHECK, "multiple_records", k->host,
+        apr_psprintf(k->p, "besides the DKIM record, %s holds %s: %s. "
+                     "The selector must hold exactly one TXT record, or "
+                     "verifiers may read the other one instead of the key: "
+                     "delete %s, so that the only record there is: %s",
+                     k->where, n == 1 ? "another TXT record"
+                     : apr_psprintf(k->p, "%d other TXT records", n),
+                     others_list(k->p, txts, ours), n == 1 ? "it" : "them",
+                     shown(k)));
+    f->expected = k->expected;
+    f->found = ssd_check_found_list(k->p, txts, NULL);
+}
+
 void ssd_check_dkim(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
                     const char *domain, const char *selector,
                     const char *public_b64, ssd_check_result_t *out)
@@ -369,6 +445,10 @@ void ssd_check_dkim_alg(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
     t = first_dkim(ans.txts, &n);
     if (n > 1) {
         multiple(&k, ans.txts, n);
+        return;
+    }
+    if (t && ans.txts->nelts > 1) {
+        others_beside(&k, ans.txts, t);
         return;
     }
     judge(&k, t ? t : (const ssd_txt_t *)ans.txts->elts);

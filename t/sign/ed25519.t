@@ -27,7 +27,7 @@ if (system('/usr/bin/python3', '-c', 'import nacl') != 0) {
     plan skip_all => 'python3-nacl is not installed (dkimpy needs it for Ed25519)';
 }
 
-plan tests => 108;
+plan tests => 111;
 
 my $P    = 'p_ed';
 my $T    = 't_ed';
@@ -288,6 +288,24 @@ is(($e // {})->{code}, 'wrong_key_type', 'k=rsa at the Ed25519 selector: wrong_k
 is(($e // {})->{message}, "the DKIM record at $host3 is invalid: k=rsa says the key is not "
    . "Ed25519, but ScaiSend signs with an Ed25519 key (ed25519-sha256, RFC 8463) at this "
    . "selector: set k=ed25519. Publish exactly: $shown", 'the message names Ed25519');
+
+# the selector holds exactly one TXT record; '=' only as final padding
+knot_set($ZONE, "$host3.", 'TXT', 'verification-token=ed03', $ed3->{value});
+$r = verify($id3);
+($e) = grep { ($_->{host} // '') eq $host3 } @{ $r->{json}{errors} // [] };
+is(($e // {})->{code}, 'multiple_records', 'another TXT beside the Ed25519 record: multiple_records');
+is(($e // {})->{message}, "besides the DKIM record, $host3 holds another TXT record: "
+   . "\"verification-token=ed03\". The selector must hold exactly one TXT record, or verifiers "
+   . "may read the other one instead of the key: delete it, so that the only record there is: $shown",
+   'the message names the other record and says to delete it');
+(my $pasted = $ed3->{value}) =~ s/(p=.{20})./$1=/;
+publish({ host => $host3, value => $pasted });
+$r = verify($id3);
+($e) = grep { ($_->{host} // '') eq $host3 } @{ $r->{json}{errors} // [] };
+is(($e // {})->{code} . ': ' . (($e // {})->{message} // ''),
+   "malformed: the p= value at $host3 has an '=' inside it (after 20 characters): in base64 "
+   . "'=' is only the padding at the very end, so the value was pasted together from pieces or "
+   . "another value ran into it. Publish exactly: $shown", "'=' inside p=: malformed, saying where");
 
 publish($ed3);
 $r = verify($id3);
