@@ -88,6 +88,9 @@ ssd_store_rc ssd_store_rotate(ssd_store_t *st, ssd_rotation_t *rot)
     selector = next_selector(st, &t, rot);
     if (selector) {
         insert_pending(st, &t, rot, selector);
+        if (rot->due_event) {
+            ssd_store_insert_event(st, &t, rot->domain, rot->due_event);
+        }
         ssd_store_insert_event(st, &t, rot->domain, rot->event);
     }
     rc = ssd_txn_end(st, &t, SSD_STORE_OK);
