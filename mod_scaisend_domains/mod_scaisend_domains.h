@@ -392,6 +392,11 @@ void ssd_verification_input(ssd_work_t *w, const ssd_domain_t *d,
                             const apr_array_header_t *keys,
                             ssd_verify_input_t *in);
 
+/* mod_scaisend_domains_schedule.c: the scheduled rotations due, a few per
+ * round, while go_on(baton) says the job may go on. */
+void ssd_schedule_rotations(ssd_work_t *w, int (*go_on)(void *),
+                            void *baton);
+
 /* mod_scaisend_domains_list.c: query parameters (400 sent on error) */
 typedef int (*ssd_param_fn)(ssd_req_t *q, const char *name, char *value,
                             void *baton);

@@ -4,7 +4,8 @@
  * holder of a lease in the database, which another node takes over once
  * it expires (the holder died). Each round it re-verifies the domains due
  * (at most ScaiSendRecheckRate), delivers the webhook outbox in order per
- * domain, and deletes never-verified domains past ScaiSendPendingExpiry.
+ * domain, deletes never-verified domains past ScaiSendPendingExpiry and
+ * starts the rotations due by ScaiSendDKIMRotateAfter.
  * The main server's settings apply.
  *
  * Stopping: the watchdog joins its thread only after the child's pools
@@ -193,17 +194,13 @@ static void expire_pending(job_t *job, ssd_work_t *w)
                       "{\"reason\":\"never verified\"}", "pending", NULL,
                       NULL};
     apr_array_header_t *ids;
-    char before[APR_RFC822_DATE_LEN + 16];
-    apr_time_exp_t t;
-    apr_size_t len;
+    const char *before;
     int i;
 
     if (w->conf->pending_expiry_ms <= 0) {
         return;
     }
-    apr_time_exp_gmt(&t, apr_time_now()
-                         - apr_time_from_msec(w->conf->pending_expiry_ms));
-    apr_strftime(before, &len, sizeof(before), "%Y-%m-%dT%H:%M:%SZ", &t);
+    before = ssd_ago_rfc3339(w->pool, w->conf->pending_expiry_ms);
     if (ssd_store_domains_expired(w->store, before, EXPIRIES_PER_ROUND, &ids)
         != SSD_STORE_OK) {
         return;
@@ -218,6 +215,25 @@ static void expire_pending(job_t *job, ssd_work_t *w)
                      "verified since %s", d->id, d->domain, d->created_at);
         }
     }
+}
+
+typedef struct {
+    job_t *job;
+    ssd_work_t *w;
+} job_work_t;
+
+static int go_on(void *baton)
+{
+    job_work_t *jw = baton;
+
+    return renew(jw->job, jw->w);
+}
+
+static void rotate_due(job_t *job, ssd_work_t *w)
+{
+    job_work_t jw = {job, w};
+
+    ssd_schedule_rotations(w, go_on, &jw);
 }
 
 static void cleanup(job_t *job, ssd_work_t *w)
@@ -247,6 +263,7 @@ static void round_of_work(job_t *job, apr_pool_t *p)
     recheck_due(job, &w);
     if (ssd_work_store(&w)) deliver_due(job, &w);
     if (ssd_work_store(&w)) expire_pending(job, &w);
+    if (ssd_work_store(&w)) rotate_due(job, &w);
     if (ssd_work_store(&w)) cleanup(job, &w);
     ssd_work_release(&w);
 }

@@ -94,7 +94,7 @@ static int store_rotation(ssd_req_t *q, const ssd_domain_t *d,
 {
     ssd_event_t ev = {q->who.sub, "dkim.rotated", NULL, NULL, NULL, NULL};
     ssd_rotation_t rot = {d, q->conf->selector_base, make_rotation_key, w,
-                          NULL, &ev};
+                          NULL, &ev, NULL};
     ssd_store_rc rc;
 
     w->ev = &ev;

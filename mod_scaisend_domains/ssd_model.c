@@ -17,11 +17,16 @@ const char *ssd_owner_key(apr_pool_t *p, const char *partner_id,
 
 const char *ssd_now_rfc3339(apr_pool_t *p)
 {
+    return ssd_ago_rfc3339(p, 0);
+}
+
+const char *ssd_ago_rfc3339(apr_pool_t *p, apr_int64_t ms)
+{
     apr_time_exp_t t;
     char buf[32];
     apr_size_t len;
 
-    apr_time_exp_gmt(&t, apr_time_now());
+    apr_time_exp_gmt(&t, apr_time_now() - apr_time_from_msec(ms));
     apr_strftime(buf, &len, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &t);
     return apr_pstrmemdup(p, buf, len);
 }

@@ -59,5 +59,7 @@ apr_time_t ssd_time_from_rfc3339(const char *text);
 
 /* Current time as RFC 3339 UTC with seconds, e.g. 2026-11-27T10:00:00Z. */
 const char *ssd_now_rfc3339(apr_pool_t *p);
+/* The time ms milliseconds ago, as ssd_now_rfc3339 writes it. */
+const char *ssd_ago_rfc3339(apr_pool_t *p, apr_int64_t ms);
 
 #endif

@@ -208,6 +208,10 @@ ssd_store_rc ssd_store_domains_due(ssd_store_t *st, int limit,
                                    apr_array_header_t **out);
 /* No more background re-checks of the domain (until a verify schedules). */
 ssd_store_rc ssd_store_domain_unschedule(ssd_store_t *st, const char *id);
+/* Ids of verified (or degraded) domains whose active key was activated
+ * before (RFC 3339) and that have no pending key: a rotation is due. */
+ssd_store_rc ssd_store_rotations_due(ssd_store_t *st, const char *before,
+                                    int limit, apr_array_header_t **out);
 /* Ids of domains never verified, created before (RFC 3339). */
 ssd_store_rc ssd_store_domains_expired(ssd_store_t *st, const char *before,
                                        int limit, apr_array_header_t **out);
@@ -241,6 +245,7 @@ typedef struct {
     void *baton;
     apr_array_header_t *keys;       /* out: the pending keys made */
     const ssd_event_t *event;
+    const ssd_event_t *due_event;   /* NULL, or written before event */
 } ssd_rotation_t;
 
 /* OK when the domain has a pending key. */

@@ -79,6 +79,14 @@ ssd_store_rc ssd_store_domains_expired(ssd_store_t *st, const char *before,
     return ids(st, "ssd_domains_expired", 2, args, out);
 }
 
+ssd_store_rc ssd_store_rotations_due(ssd_store_t *st, const char *before,
+                                    int limit, apr_array_header_t **out)
+{
+    const char *args[] = {before, apr_itoa(st->pool, limit)};
+
+    return ids(st, "ssd_rotations_due", 2, args, out);
+}
+
 ssd_store_rc ssd_store_outbox_due(ssd_store_t *st, int limit,
                                   apr_array_header_t **out)
 {

@@ -101,6 +101,9 @@ static void rotate_locked(ssd_store_t *st, txn_t *t, ssd_rotation_t *rot,
         }
     }
     if (selector) {
+        if (rot->due_event) {
+            ssd_store_insert_event(st, t, rot->domain, rot->due_event);
+        }
         ssd_store_insert_event(st, t, rot->domain, rot->event);
     }
 }

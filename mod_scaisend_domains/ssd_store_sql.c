@@ -334,6 +334,15 @@ const ssd_statement_t ssd_store_statements[] = {
      " AND next_check_ms <= @NOW_MS@ ORDER BY next_check_ms LIMIT %d"},
     {"ssd_domain_unschedule",
      "UPDATE ssd_domains SET next_check_ms = NULL WHERE id = %s"},
+    /* active keys at least that old on verified (or degraded) domains with
+     * nothing pending */
+    {"ssd_rotations_due",
+     "SELECT k.domain_id FROM ssd_dkim_keys k JOIN ssd_domains d"
+     " ON d.id = k.domain_id WHERE k.state = 'active'"
+     " AND d.verification_state IN ('verified', 'degraded')"
+     " AND k.activated_at < %s AND NOT EXISTS (SELECT 1 FROM ssd_dkim_keys p"
+     " WHERE p.domain_id = k.domain_id AND p.state = 'pending')"
+     " GROUP BY k.domain_id ORDER BY MIN(k.activated_at) LIMIT %d"},
     {"ssd_domains_expired",
      "SELECT id FROM ssd_domains WHERE verification_state = 'pending'"
      " AND verified_at IS NULL AND created_at < %s ORDER BY created_at"

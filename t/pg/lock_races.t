@@ -161,7 +161,9 @@ SKIP: {
     $keys->run("SET lock_timeout = '50s'; BEGIN; LOCK TABLE ssd_dkim_keys IN ACCESS EXCLUSIVE MODE; COMMIT;");
     my $q2 = waiting(qr/^ht-queue-keys/, 1, 'a key-table lock queues behind the delete');
     my $sign = start_request(%{ sign_req($d->{domain}, 1) });
-    my $q3 = waiting(qr/^(?!ht-).*FROM ssd_dkim_keys/, 1, "the sign's key read queues behind it");
+    # (the decision and the key are one query, ssd_sign_candidates)
+    my $q3 = waiting(qr/^(?!ht-).*(?:FROM ssd_dkim_keys|ssd_sign_candidates)/, 1,
+                     "the sign's key read queues behind it");
     ok $q1 && $q2 && $q3, 'delete on node 2, then the sign on node 1, waiting in that order'
         or diag 'waiting: ' . join ' | ', map { "@$_" } psql(q{SELECT application_name, wait_event_type,
             left(query, 80) FROM pg_stat_activity WHERE datname = current_database()});

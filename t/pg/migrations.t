@@ -2,7 +2,8 @@
 # version (1 to the current one); three nodes starting together on an empty
 # database migrate it exactly once (pg_advisory_lock); a database of
 # version 1 with data is upgraded in place (version 2: owner keys that
-# separate partner and tenant with a space); a node refuses a schema newer
+# separate partner and tenant with a space, the verification state, the
+# outbox and the lease) to the schema a fresh database has; a node refuses a schema newer
 # than it knows with a clear message.  Skipped on SQLite.
 use strict;
 use warnings FATAL => 'all';
@@ -15,7 +16,7 @@ use ScaiSend::Test qw(token);
 use ScaiSend::PG qw(:all);
 
 pg_only();
-plan tests => 22;
+plan tests => 23;
 
 my $V = schema_version();
 my @ALL = (1 .. $V);
@@ -28,7 +29,7 @@ is_deeply [ map { $_->[0] } psql('SELECT version FROM ssd_schema_version ORDER B
     "ssd_schema_version holds one row per version, 1 to $V";
 is_deeply [ map { $_->[0] } psql(q{SELECT table_name FROM information_schema.tables
     WHERE table_schema = 'public' AND table_name LIKE 'ssd\_%' ORDER BY table_name}) ],
-    [qw(ssd_dkim_keys ssd_domains ssd_events ssd_schema_version)],
+    [qw(ssd_dkim_keys ssd_domains ssd_events ssd_lease ssd_outbox ssd_schema_version)],
     'the tables exist';
 
 # --- three nodes start together on an empty database ------------------------------
@@ -60,11 +61,26 @@ $r = node_api($nodes[2], GET => 'domains', token => $tok);
 is scalar(@{ (ref $r->{json} eq 'HASH' && $r->{json}{data}) || [] }), 1, 'seen on node 3';
 stop_node($_) for @nodes;
 
+# The schema as a fresh database has it: every column and every index.
+sub schema_of {
+    my @cols = psql(q{SELECT table_name || '.' || column_name || ' ' || data_type || ' '
+        || is_nullable || ' ' || coalesce(column_default, '-') FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name LIKE 'ssd\_%' ORDER BY 1}, dsn => $dsn);
+    my @idx = psql(q{SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+        AND tablename LIKE 'ssd\_%' ORDER BY 1}, dsn => $dsn);
+    return [ map { $_->[0] } @cols, @idx ];
+}
+my $fresh = schema_of();
+
 # --- version 1 with data, upgraded ----------------------------------------------------
-# The scratch database taken back to version 1: without version 2's column,
-# an owner key of version 1's form ("t:<partner>:<tenant>", ambiguous when
-# ids hold ':'), and its version row gone.
-psql(q{ALTER TABLE ssd_domains DROP COLUMN last_answer_ms}, dsn => $dsn);
+# The scratch database taken back to version 1: without version 2's
+# columns, tables and indexes, an owner key of version 1's form
+# ("t:<partner>:<tenant>", ambiguous when ids hold ':'), and its version
+# row gone.
+psql("ALTER TABLE ssd_domains DROP COLUMN $_", dsn => $dsn)
+    for qw(last_answer_ms verification_state failing_since_ms next_check_ms check_step
+           window_from_ms event_seq);
+psql("DROP TABLE $_", dsn => $dsn) for qw(ssd_outbox ssd_lease);
 psql(q{DELETE FROM ssd_schema_version WHERE version > 1}, dsn => $dsn);
 my $old_tok = token(sub => 'pg-mig', partner_id => 'px', tenant_id => 'a:b', role => 'tenant_admin');
 my $other = token(sub => 'pg-mig', partner_id => 'px:a', tenant_id => 'b', role => 'tenant_admin');
@@ -73,6 +89,7 @@ my $up = eval { start_node('mig-up', dbd_params => $params) };
 ok $up && !$up->{failed}, 'a node starts on the version 1 database' or diag $@;
 is_deeply [ map { $_->[0] } psql('SELECT version FROM ssd_schema_version ORDER BY version', dsn => $dsn) ],
     \@ALL, '... and migrates it to the current version';
+is_deeply schema_of(), $fresh, '... to the same schema as a fresh database';
 is psql_value(q{SELECT owner_key FROM ssd_domains}, dsn => $dsn), 't:px a:b',
     'the owner key is rewritten: partner and tenant separated by a space';
 $r = node_api($up, GET => 'domains', token => $old_tok);

@@ -25,7 +25,7 @@ use ScaiSend::Verify qw(:all);
     binmode $tb->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 }
 
-plan tests => 46;
+plan tests => 48;
 
 my $tok = token(sub => 'fail-admin', partner_id => 'p_vfail', tenant_id => 't_vfail',
                 role => 'tenant_admin');

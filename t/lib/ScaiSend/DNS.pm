@@ -528,12 +528,13 @@ CONF
 }
 
 sub _zone_file {
-    my ($z) = @_;
+    my ($z, $records) = @_;
+    $records //= $INITIAL{$z} || [];
     return "\$ORIGIN $z.\n\$TTL 60\n"
          . "\@ SOA ns.$z. hostmaster.$z. 1 3600 600 86400 60\n"
          . "\@ NS ns.$z.\nns A 127.0.0.1\n"
          . join '', map { "$_->[0] $_->[1] " . _rdata($_->[1], $_->[2]) . "\n" }
-                    @{ $INITIAL{$z} || [] };
+                    @$records;
 }
 
 # fork + exec with stdin from /dev/null and stdout/stderr appended to $log.
@@ -582,6 +583,9 @@ my $OWNER_PID;      # the process that started the servers (stops them)
 #   modes     => [bad-dns modes] (default all), delay_ms => 100
 #   detach    => 1: keep running after the caller exits (until stop_servers_from_state
 #                or the lifetime); for t/TEST -start-httpd
+#   zones     => { zone => [[owner, type, rdata], ...] }: more zones knotd serves
+#                (besides ZONES; apex SOA, NS and ns A as theirs), e.g. one per
+#                domain of build/bench-recheck; knot_update does not know them
 sub start_servers {
     my (%o) = @_;
     my $log_dir = $o{log_dir} // "$T_DIR/logs";
@@ -600,15 +604,19 @@ sub start_servers {
         }
     }
 
+    my $extra = $o{zones} || {};
+    my %std = map { $_ => 1 } ZONES;
+    $std{$_} and croak "start_servers: zone $_ is one of ZONES" for keys %$extra;
+    my @zones = (ZONES, sort keys %$extra);
     my $dir = tempdir('scaisend-dns.XXXXXX', TMPDIR => 1);
     make_path("$dir/db", "$dir/zones");
-    _write_file("$dir/zones/$_.zone", _zone_file($_)) for ZONES;
-    _write_file("$dir/knot.conf", _knot_conf($dir, [ZONES]));
+    _write_file("$dir/zones/$_.zone", _zone_file($_, $extra->{$_})) for @zones;
+    _write_file("$dir/knot.conf", _knot_conf($dir, \@zones));
 
     my %pid;
     my $ok = eval {
         $pid{knotd} = _spawn("$log_dir/knotd.log", 'knotd', '-c', "$dir/knot.conf");
-        _wait_knot($pid{knotd}, "$dir/knot.sock", "$log_dir/knotd.log");
+        _wait_knot($pid{knotd}, "$dir/knot.sock", "$log_dir/knotd.log", \@zones);
         for my $m (@modes) {
             my $ready = "$dir/bad-dns-$m.ready";
             $pid{"bad_$m"} = _spawn("$log_dir/bad-dns-$m.log", $^X, "$T_DIR/dns/bad-dns",
@@ -659,10 +667,12 @@ sub _tail {
     return join '', @l[($#l > 20 ? $#l - 20 : 0) .. $#l];
 }
 
-# knotd is ready when its control socket exists and every zone answers its SOA.
+# knotd is ready when its control socket exists and every zone answers its
+# SOA (15 s, and 1 s more for every 200 zones beyond ZONES).
 sub _wait_knot {
-    my ($pid, $sock, $log) = @_;
-    my @pending = ZONES;
+    my ($pid, $sock, $log, $zones) = @_;
+    my @pending = @$zones;
+    my $secs = 15 + int((@pending - ZONES) / 200);
     _wait_for(sub {
         return 0 unless -S $sock;
         @pending = grep {
@@ -670,7 +680,7 @@ sub _wait_knot {
             !($r->{rcode} && $r->{rcode} eq 'NOERROR' && @{ $r->{answers} });
         } @pending;
         return !@pending;
-    }, $pid, 15, 'knotd', $log);
+    }, $pid, $secs, 'knotd', $log);
 }
 
 # A process that stops the servers when $watch (a pid) is gone, after
