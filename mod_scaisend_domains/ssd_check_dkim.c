@@ -396,6 +396,22 @@ static void others_beside(dkim_t *k, const apr_array_header_t *txts,
     f->found = ssd_check_found_list(k->p, txts, NULL);
 }
 
+/* The key cut short in our record, its rest in another TXT record: a
+ * provider split the value over several records, which truncated_key
+ * explains better than multiple_records. Judged on a copy of the state. */
+static int split_key(const dkim_t *k, const ssd_txt_t *ours)
+{
+    ssd_check_result_t scratch;
+    dkim_t copy = *k;
+
+    ssd_check_init(k->p, &scratch, k->host);
+    copy.out = &scratch;
+    judge(&copy, ours);
+    return scratch.errors->nelts > 0
+           && strcmp(APR_ARRAY_IDX(scratch.errors, 0, ssd_finding_t).code,
+                     "truncated_key") == 0;
+}
+
 void ssd_check_dkim(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
                     const char *domain, const char *selector,
                     const char *public_b64, ssd_check_result_t *out)
@@ -447,7 +463,7 @@ void ssd_check_dkim_alg(apr_pool_t *p, ssd_txt_fetch_fn fetch, void *baton,
         multiple(&k, ans.txts, n);
         return;
     }
-    if (t && ans.txts->nelts > 1) {
+    if (t && ans.txts->nelts > 1 && !split_key(&k, t)) {
         others_beside(&k, ans.txts, t);
         return;
     }
