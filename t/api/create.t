@@ -40,7 +40,7 @@ my $SPF         = 'v=spf1 include:scaisend.scailabs.ai ~all';
 my @KEY_ORDER   = qw(id domain verified dkim_selector dmarc_policy
                      dmarc_rua_email is_shared is_active dns_records
                      partner_id tenant_id created_at updated_at verified_at
-                     last_verification verification_state);
+                     last_verification verification_state dkim_algorithms);
 
 sub is_true  { JSON::PP::is_bool($_[0]) && $_[0] }
 sub is_false { JSON::PP::is_bool($_[0]) && !$_[0] }
@@ -91,12 +91,12 @@ ok !exists $d->{domain_unicode}, 'no domain_unicode for an ASCII domain';
 my $rows = ref $d->{dns_records} eq 'ARRAY' ? $d->{dns_records} : [];
 is scalar @$rows, 3, 'dns_records: three rows (DKIM, SPF, DMARC)';
 my ($dkim, $spf, $dmarc) = map { ref $_ eq 'HASH' ? $_ : {} } @$rows[0 .. 2];
-is_deeply [ sort keys %$dkim ], [qw(host key_state purpose selector status type value)],
-    'DKIM row keys: type host value purpose selector key_state status';
-is_deeply { map { $_ => $dkim->{$_} } qw(type host purpose selector key_state status) },
+is_deeply [ sort keys %$dkim ], [qw(algorithm host key_state purpose selector status type value)],
+    'DKIM row keys: type host value purpose selector algorithm key_state status';
+is_deeply { map { $_ => $dkim->{$_} } qw(type host purpose selector algorithm key_state status) },
     { type => 'TXT', host => 'scaisend._domainkey.mail.example.com',
-      purpose => 'dkim', selector => 'scaisend', key_state => 'active',
-      status => 'pending' },
+      purpose => 'dkim', selector => 'scaisend', algorithm => 'rsa-sha256',
+      key_state => 'active', status => 'pending' },
     'DKIM row: TXT at scaisend._domainkey.mail.example.com, key active, DNS status pending';
 my ($p) = ($dkim->{value} // '') =~ /\Av=DKIM1; k=rsa; p=([A-Za-z0-9+\/]+={0,2})\z/;
 ok defined $p, 'DKIM value is "v=DKIM1; k=rsa; p=<base64>"'

@@ -58,8 +58,8 @@ is_deeply obj($r), $create1, 'GET one returns the same object as create';
 is_deeply [ top_keys($r->{body}) ],
     [qw(id domain verified dkim_selector dmarc_policy dmarc_rua_email is_shared
         is_active dns_records partner_id tenant_id created_at updated_at
-        verified_at last_verification verification_state)],
-    'GET one: key order as documented (§2), then the additions of §9';
+        verified_at last_verification verification_state dkim_algorithms)],
+    'GET one: key order as documented (§2), then the additions of §9 and §10';
 
 # List: newest first, shape.
 $r = call(GET => 'domains', token => $tenant);
