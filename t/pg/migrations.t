@@ -3,7 +3,8 @@
 # database migrate it exactly once (pg_advisory_lock); a database of
 # version 1 with data is upgraded in place (version 2: owner keys that
 # separate partner and tenant with a space, the verification state, the
-# outbox and the lease) to the schema a fresh database has; a node refuses a schema newer
+# outbox and the lease, the keys' algorithms) to the schema a fresh
+# database has; a node refuses a schema newer
 # than it knows with a clear message.  Skipped on SQLite.
 use strict;
 use warnings FATAL => 'all';
@@ -81,6 +82,14 @@ psql("ALTER TABLE ssd_domains DROP COLUMN $_", dsn => $dsn)
     for qw(last_answer_ms verification_state failing_since_ms next_check_ms check_step
            window_from_ms event_seq);
 psql("DROP TABLE $_", dsn => $dsn) for qw(ssd_outbox ssd_lease);
+# ... and without Ed25519's: the keys' algorithm, the per-algorithm key
+# indexes (version 1 had one pending and one active key per domain), the
+# domains' set of algorithms
+psql($_, dsn => $dsn) for
+    'DROP INDEX ssd_dkim_keys_one_pending_per_alg', 'DROP INDEX ssd_dkim_keys_one_active_per_alg',
+    'ALTER TABLE ssd_dkim_keys DROP COLUMN algorithm', 'ALTER TABLE ssd_domains DROP COLUMN dkim_algorithms',
+    q{CREATE UNIQUE INDEX ssd_dkim_keys_one_pending ON ssd_dkim_keys (domain_id) WHERE state = 'pending'},
+    q{CREATE UNIQUE INDEX ssd_dkim_keys_one_active ON ssd_dkim_keys (domain_id) WHERE state = 'active'};
 psql(q{DELETE FROM ssd_schema_version WHERE version > 1}, dsn => $dsn);
 my $old_tok = token(sub => 'pg-mig', partner_id => 'px', tenant_id => 'a:b', role => 'tenant_admin');
 my $other = token(sub => 'pg-mig', partner_id => 'px:a', tenant_id => 'b', role => 'tenant_admin');
