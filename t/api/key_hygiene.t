@@ -34,7 +34,9 @@ ScaiSend::Test::write_random_file($kek, 32);
 
 sub config_check {
     my ($conf) = @_;
-    my $out = `/usr/sbin/apache2 -t -d '$T_DIR' -f '$conf' -D APACHE2 -D APACHE2_4 2>&1`;
+    # the suite's httpd (build/sanitize-httpd in a sanitized run)
+    my $httpd = Apache::Test::vars('httpd') || '/usr/sbin/apache2';
+    my $out = `'$httpd' -t -d '$T_DIR' -f '$conf' -D APACHE2 -D APACHE2_4 2>&1`;
     return ($? >> 8, $out);
 }
 
