@@ -131,6 +131,7 @@ const char *const ssd_store_schema_v2[] = {
     "ALTER TABLE ssd_domains ADD COLUMN check_step INTEGER NOT NULL DEFAULT 0",
     /* where the re-check window of a pending/unverified domain starts */
     "ALTER TABLE ssd_domains ADD COLUMN window_from_ms BIGINT",
+    "ALTER TABLE ssd_domains ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0",
     /* Ed25519 beside RSA: a key's algorithm, one pending and one active
      * key per domain and algorithm, the domain's set of algorithms */
     "ALTER TABLE ssd_dkim_keys ADD COLUMN algorithm VARCHAR(16)"
