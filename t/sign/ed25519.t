@@ -27,7 +27,7 @@ if (system('/usr/bin/python3', '-c', 'import nacl') != 0) {
     plan skip_all => 'python3-nacl is not installed (dkimpy needs it for Ed25519)';
 }
 
-plan tests => 111;
+plan tests => 116;
 
 my $P    = 'p_ed';
 my $T    = 't_ed';
@@ -93,6 +93,15 @@ sub dual_signed {
     }
     signed_by_both(join("\r\n", @sigs), $msg, "$label: both verify the message with every signature");
     return ($r, $msg, @sigs);
+}
+
+# ---------------------------------------------------------------------------
+# dkim_algorithms that are refused (400 invalid_value, field dkim_algorithms)
+for my $bad ([['ed25519-sha256'], 'Ed25519 alone'], [['rsa-sha256', 'rsa-sha256'], 'RSA twice'],
+             [['rsa-sha256', 'rsa-sha1'], 'an unknown algorithm'], [[], 'an empty list']) {
+    error_is api(POST => 'domains', token => $ADM, json => { domain => 'ed00.example.com',
+                                                          dkim_algorithms => $bad->[0] }),
+        400, 'invalid_value', "dkim_algorithms with $bad->[1]: 400", field => 'dkim_algorithms';
 }
 
 # ---------------------------------------------------------------------------
@@ -191,6 +200,8 @@ rejected_by_both($sig_before[0], $tampered, 'neither verifier accepts the Ed2551
 
 # ---------------------------------------------------------------------------
 # Ed25519 off, then on again, for this domain
+error_is api(PATCH => "domains/$id", token => $ADM, json => { dkim_algorithms => ['ed25519-sha256'] }),
+    400, 'invalid_value', 'PATCH dkim_algorithms without RSA: 400', field => 'dkim_algorithms';
 $r = api(PATCH => "domains/$id", token => $ADM, json => { dkim_algorithms => ['rsa-sha256'] });
 status_is $r, 200, 'PATCH dkim_algorithms [rsa-sha256]';
 is_deeply $r->{json}{dkim_algorithms}, ['rsa-sha256'], 'dkim_algorithms [rsa-sha256]';
