@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     msg = (const char *)data + 2;
     len = size - 2;
-    signing_key();
+    signing_key(SSD_DKIM_RSA);     /* both keys made outside the pool */
     p = fuzz_pool();
     max = data[1] < 32 ? 16 * ((size_t)data[1] + 1) : GLUE_MAX_HEADER;
     seed = 0x9e3779b9u ^ data[0] ^ ((uint32_t)size << 8);
