@@ -40,8 +40,13 @@ my @refuse = (
     [ScaiSendZoneTTL => '300s', qr/ScaiSendZoneTTL must be a number from 60 to 604800/],
     [ScaiSendVerifyInterval => '-1', qr/ScaiSendVerifyInterval must be a number/],
     [ScaiSendDNSTimeout => '99999999999999999999', qr/ScaiSendDNSTimeout must be a number/],
+    [ScaiSendDKIMAlgorithms => 'ed25519-sha256', qr/ScaiSendDKIMAlgorithms must include rsa-sha256/],
+    [ScaiSendDKIMAlgorithms => 'rsa-sha1', qr/ScaiSendDKIMAlgorithms: 'rsa-sha1' is not rsa-sha256 or ed25519-sha256/],
+    [ScaiSendSignHeaders => 'subject', qr/ScaiSendSignHeaders must include from/],
+    [ScaiSendSignHeaders => 'x:y', qr/ScaiSendSignHeaders: 'x:y' is not a header field name/],
+    [ScaiSendSignatureTTL => '30s', qr/ScaiSendSignatureTTL takes a duration .* from 60 s to 366 days, not '30s'/],
 );
-plan tests => 2 * @accept + 2 * @refuse + 6;
+plan tests => 2 * @accept + 2 * @refuse + 6 + 5;
 
 for my $c (@accept) {
     my ($dir, $value, $shown) = @$c;
@@ -55,6 +60,31 @@ for my $c (@refuse) {
     my ($rc, $out) = config_check(set => { $dir => "\"$value\"" });
     isnt $rc, 0, "$dir '$value': refused";
     like $out, $msg, '... saying why' or diag $out;
+}
+
+# the signing directives take several words
+{
+    my ($rc, $out) = config_check(set => { ScaiSendSignHeaders => 'from subject From' });
+    isnt $rc, 0, 'ScaiSendSignHeaders naming from twice (any case): refused';
+    like $out, qr/ScaiSendSignHeaders: from is listed twice/, '... saying why' or diag $out;
+    ($rc, $out) = config_check(set => { ScaiSendDKIMAlgorithms => 'rsa-sha256 ed25519-sha256',
+                                        ScaiSendSignHeaders => 'From To Subject Date',
+                                        ScaiSendSignatureTTL => '7d' });
+    is $rc, 0, 'ScaiSendDKIMAlgorithms rsa-sha256 ed25519-sha256, a header list and a TTL: accepted'
+        or diag $out;
+}
+
+# ScaiSendDKIMAlgorithms is what a domain created without dkim_algorithms gets
+{
+    my $n = start_node('algorithms', set => { ScaiSendDKIMAlgorithms => 'rsa-sha256 ed25519-sha256' });
+    my $A = token(sub => 'cfg-alg', partner_id => 'p_cfg', tenant_id => 't_cfg', role => 'tenant_admin');
+    my $r = node_api($n, POST => 'domains', token => $A, json => { domain => 'alg.example.org' });
+    is_deeply $r->{json}{dkim_algorithms}, ['rsa-sha256', 'ed25519-sha256'],
+        'ScaiSendDKIMAlgorithms with both: a new domain has both' or diag "$r->{status} $r->{body}";
+    is_deeply [ sort map { "$_->{selector} $_->{algorithm}" } grep { $_->{purpose} eq 'dkim' }
+                @{ $r->{json}{dns_records} || [] } ],
+        ['scaisend rsa-sha256', 'scaisend-ed25519 ed25519-sha256'], '... and both keys';
+    stop_node($n);
 }
 
 # reserved names are compared as tenants' names are stored
