@@ -73,6 +73,31 @@ static void test_body(void)
                       bh_of("")) != NULL, "a white-space-only body is empty");
 }
 
+/* Runs of ordinary bytes longer than the signer's buffer, whatever the
+ * chunks they arrive in, hash as the byte-by-byte reading would. */
+static void test_long_runs(void)
+{
+    char *x = apr_pcalloc(pool, 10001), *z = apr_pcalloc(pool, 5001);
+    char *w = apr_pcalloc(pool, 9001);
+    const char *body, *want;
+    apr_size_t chunks[] = {65536, 1, 4097, 8193};
+    int i;
+
+    memset(x, 'x', 10000);
+    memset(z, 'z', 5000);
+    memset(w, 'w', 9000);
+    body = apr_pstrcat(pool, x, "  y", z, " \t\r\n", w, "\r\n", NULL);
+    want = bh_of(apr_pstrcat(pool, x, " y", z, "\r\n", w, "\r\n", NULL));
+    for (i = 0; i < 4; i++) {
+        const char *msg = apr_pstrcat(pool, "From: a@example.com\r\n\r\n",
+                                      body, NULL);
+
+        UNIT_CHECK(strstr(signature(msg, chunks[i]), want) != NULL,
+                   apr_psprintf(pool, "lines of 10,000 and 9,000 bytes in "
+                                "%lu-byte chunks", (unsigned long)chunks[i]));
+    }
+}
+
 static void test_refusals(void)
 {
     ssd_signer_t *s;
@@ -248,6 +273,7 @@ int main(void)
     apr_pool_create(&pool, NULL);
     ssd_dkim_generate(pool, SSD_DKIM_RSA, 2048, &key);
     test_body();
+    test_long_runs();
     test_refusals();
     test_relaxed_colons();
     test_hostile_headers();
