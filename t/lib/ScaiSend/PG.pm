@@ -486,12 +486,20 @@ my @RULES = (
         AND max(version) = $V THEN 0 ELSE 1 END FROM ssd_schema_version}],
     ['dkim key without its domain',
      q{SELECT count(*) FROM ssd_dkim_keys k LEFT JOIN ssd_domains d ON d.id = k.domain_id WHERE d.id IS NULL}],
-    ['domain without exactly one active key',
+    # (one per algorithm: RSA, and Ed25519 beside it, api.md section 10)
+    ['domain without exactly one active RSA key',
      q{SELECT count(*) FROM ssd_domains d WHERE (SELECT count(*) FROM ssd_dkim_keys k
-         WHERE k.domain_id = d.id AND k.state = 'active') <> 1}],
-    ['domain with more than one pending key',
+         WHERE k.domain_id = d.id AND k.state = 'active' AND k.algorithm = 'rsa-sha256') <> 1}],
+    ['domain with more than one active key of an algorithm',
+     q{SELECT count(*) FROM (SELECT domain_id FROM ssd_dkim_keys WHERE state = 'active'
+         GROUP BY domain_id, algorithm HAVING count(*) > 1) x}],
+    ['domain with more than one pending key of an algorithm',
      q{SELECT count(*) FROM (SELECT domain_id FROM ssd_dkim_keys WHERE state = 'pending'
-         GROUP BY domain_id HAVING count(*) > 1) x}],
+         GROUP BY domain_id, algorithm HAVING count(*) > 1) x}],
+    ['active Ed25519 key of a domain without Ed25519',
+     q{SELECT count(*) FROM ssd_dkim_keys k JOIN ssd_domains d ON d.id = k.domain_id
+         WHERE k.state IN ('active', 'pending') AND k.algorithm = 'ed25519-sha256'
+         AND d.dkim_algorithms NOT LIKE '%ed25519-sha256%'}],
     ['key in an unknown state',
      q{SELECT count(*) FROM ssd_dkim_keys WHERE state NOT IN ('active', 'pending', 'retired')}],
     ['active or pending key without its private part',
