@@ -27,7 +27,7 @@ if (system('/usr/bin/python3', '-c', 'import nacl') != 0) {
     plan skip_all => 'python3-nacl is not installed (dkimpy needs it for Ed25519)';
 }
 
-plan tests => 116;
+plan tests => 118;
 
 my $P    = 'p_ed';
 my $T    = 't_ed';
@@ -248,6 +248,9 @@ my $ed2 = row_of([dkim_rows($r->{json}{dns_records})], 'scaisend-ed25519');
 is "$ed2->{host} $ed2->{key_state}", "scaisend-ed25519._domainkey.$N2 pending",
     'a pending Ed25519 key on the twin selector';
 like $ed2->{value}, $ED_VALUE, 'its value';
+$r = api(POST => "domains/$id2/rotate-dkim", token => $ADM);
+error_is $r, 409, 'rotation_pending', 'a rotation while the Ed25519 key is pending: 409 rotation_pending';
+like $r->{json}{error}{message} // '', qr/\(or a new Ed25519 key\) is already pending/, '... the message says why';
 $r = sign(message($N2, 'rsa-only'));
 is_deeply [map { /; a=([^;]+);/ ? $1 : '?' } @{ $r->{json}{dkim_signatures} // [] }], ['rsa-sha256'],
     'until it is verified, RSA alone signs';
