@@ -14,10 +14,12 @@ static const char *const default_names[] = {
     "mime-version", "content-type", "list-unsubscribe", NULL
 };
 
-/* Listed once more than they occur: a field of these names added to the
- * message later breaks the signature (RFC 6376 section 8.15). */
+/* Listed once more than they occur (over-signed): a field of these names
+ * added to the message later breaks the signature (RFC 6376 section 8.15)
+ * -- a second From, To, Subject or Date shown to the reader instead of the
+ * signed one. Absent ones are listed once: none may be added. */
 static const char *const oversigned[] = {
-    "from", NULL
+    "from", "to", "subject", "date", NULL
 };
 
 apr_array_header_t *ssd_sign_default_headers(apr_pool_t *p)

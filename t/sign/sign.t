@@ -132,8 +132,8 @@ like $sig1, qr/\ADKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=\Q$NAM
     'the DKIM-Signature header: v, a, c, d, s=scaisend, t, h, bh, b';
 my ($h) = $sig1 =~ /; h=([^;]+);/;
 $h //= '';
-is $h, 'from:from:to:cc:cc:subject:date:message-id:mime-version:content-type',
-    'h= lists the present headers once per occurrence, from once more';
+is $h, 'from:from:to:to:cc:cc:subject:subject:date:date:message-id:mime-version:content-type',
+    'h= lists the present headers once per occurrence, from, to, subject and date once more';
 unlike $h, qr/x-unsigned/, 'h= leaves out other headers';
 my ($t) = $sig1 =~ /; t=(\d+);/;
 ok $t && abs($t - time) < 60, 't= is now';
@@ -173,8 +173,8 @@ verifies($r->{json}{dkim_signature} // '', $nocrlf, 'dkimpy verifies it');
 my $withlu = "From: Alice <alice\@$NAME>\r\nTo: bob\@example.net\r\nList-Unsubscribe: <mailto:u\@$NAME>\r\n"
            . "Reply-To: r\@$NAME\r\nSubject: x\r\n\r\nbody\r\n";
 $r = sign($withlu);
-like $r->{json}{dkim_signature} // '', qr/; h=from:from:to:subject:reply-to:list-unsubscribe;/,
-    'h= includes reply-to and list-unsubscribe';
+like $r->{json}{dkim_signature} // '', qr/; h=from:from:to:to:subject:subject:date:reply-to:list-unsubscribe;/,
+    'h= includes reply-to and list-unsubscribe, and an absent Date once (none may be added)';
 verifies($r->{json}{dkim_signature} // '', $withlu, 'dkimpy verifies it');
 
 # ---------------------------------------------------------------------------
