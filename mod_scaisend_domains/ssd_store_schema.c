@@ -16,6 +16,7 @@ typedef struct {
 static const migration_t migrations[] = {
     {1, ssd_store_schema_v1},
     {2, ssd_store_schema_v2},
+    {3, ssd_store_schema_v3},
     {0, NULL}
 };
 

@@ -132,18 +132,6 @@ const char *const ssd_store_schema_v2[] = {
     /* where the re-check window of a pending/unverified domain starts */
     "ALTER TABLE ssd_domains ADD COLUMN window_from_ms BIGINT",
     "ALTER TABLE ssd_domains ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0",
-    /* Ed25519 beside RSA: a key's algorithm, one pending and one active
-     * key per domain and algorithm, the domain's set of algorithms */
-    "ALTER TABLE ssd_dkim_keys ADD COLUMN algorithm VARCHAR(16)"
-    " NOT NULL DEFAULT 'rsa-sha256'",
-    "DROP INDEX IF EXISTS ssd_dkim_keys_one_pending",
-    "DROP INDEX IF EXISTS ssd_dkim_keys_one_active",
-    "CREATE UNIQUE INDEX IF NOT EXISTS ssd_dkim_keys_one_pending_per_alg"
-    " ON ssd_dkim_keys (domain_id, algorithm) WHERE state = 'pending'",
-    "CREATE UNIQUE INDEX IF NOT EXISTS ssd_dkim_keys_one_active_per_alg"
-    " ON ssd_dkim_keys (domain_id, algorithm) WHERE state = 'active'",
-    "ALTER TABLE ssd_domains ADD COLUMN dkim_algorithms VARCHAR(64)"
-    " NOT NULL DEFAULT 'rsa-sha256'",
     "CREATE INDEX IF NOT EXISTS ssd_domains_due ON ssd_domains (next_check_ms)",
     "CREATE TABLE IF NOT EXISTS ssd_outbox ("
     " id VARCHAR(40) PRIMARY KEY,"
@@ -163,6 +151,22 @@ const char *const ssd_store_schema_v2[] = {
     " name VARCHAR(40) PRIMARY KEY,"
     " holder VARCHAR(255) NOT NULL,"
     " expires_ms BIGINT NOT NULL)",
+    NULL
+};
+
+/* Version 3: Ed25519 beside RSA -- a key's algorithm, one pending and one
+ * active key per domain and algorithm, the domain's set of algorithms. */
+const char *const ssd_store_schema_v3[] = {
+    "ALTER TABLE ssd_dkim_keys ADD COLUMN algorithm VARCHAR(16)"
+    " NOT NULL DEFAULT 'rsa-sha256'",
+    "DROP INDEX IF EXISTS ssd_dkim_keys_one_pending",
+    "DROP INDEX IF EXISTS ssd_dkim_keys_one_active",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ssd_dkim_keys_one_pending_per_alg"
+    " ON ssd_dkim_keys (domain_id, algorithm) WHERE state = 'pending'",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ssd_dkim_keys_one_active_per_alg"
+    " ON ssd_dkim_keys (domain_id, algorithm) WHERE state = 'active'",
+    "ALTER TABLE ssd_domains ADD COLUMN dkim_algorithms VARCHAR(64)"
+    " NOT NULL DEFAULT 'rsa-sha256'",
     NULL
 };
 

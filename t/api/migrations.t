@@ -1,10 +1,11 @@
-# Schema version 2 on both engines (SQLite through the sqlite3 shell,
+# The schema on both engines (SQLite through the sqlite3 shell,
 # PostgreSQL through psql): the suite's database has exactly the module's
 # tables, the columns of Ed25519 (api.md section 10: a key's algorithm, a
 # domain's set of algorithms) and one pending and one active key per
 # domain and algorithm; a scratch database taken back to version 1, with
 # a domain and its key in it, is upgraded by a node started on it to the
-# schema a fresh database has, the old rows reading rsa-sha256.
+# schema a fresh database has, the old rows reading rsa-sha256; and so is
+# one taken back to version 2 (before Ed25519).
 use strict;
 use warnings FATAL => 'all';
 
@@ -15,7 +16,7 @@ use Apache::Test qw(-withtestmore);
 use ScaiSend::Test qw(token api);
 use ScaiSend::PG qw(:all);
 
-plan tests => 12;
+plan tests => 15;
 
 my $PG = is_pgsql();
 my $V  = schema_version();
@@ -131,4 +132,24 @@ is_deeply [ $d->{dkim_algorithms}, [ map { "$_->{selector} $_->{algorithm}" } gr
                                      @{ $d->{dns_records} || [] } ] ],
     [ ['rsa-sha256'], ['scaisend rsa-sha256'] ],
     'the old domain reads dkim_algorithms [rsa-sha256], its key rsa-sha256';
+stop_node($node) if $node;
+
+# version 2 (before Ed25519): without version 3's column and indexes, version
+# 1's key indexes back, its version row gone -- upgraded in place again
+my @v2 = (
+    (map { "DROP INDEX $_" } qw(ssd_dkim_keys_one_pending_per_alg ssd_dkim_keys_one_active_per_alg)),
+    'ALTER TABLE ssd_domains DROP COLUMN dkim_algorithms',
+    'ALTER TABLE ssd_dkim_keys DROP COLUMN algorithm',
+    q{CREATE UNIQUE INDEX ssd_dkim_keys_one_pending ON ssd_dkim_keys (domain_id) WHERE state = 'pending'},
+    q{CREATE UNIQUE INDEX ssd_dkim_keys_one_active ON ssd_dkim_keys (domain_id) WHERE state = 'active'},
+    'DELETE FROM ssd_schema_version WHERE version > 2',
+);
+sql($db, $_) for @v2;
+$node = eval { start_node('mig3-up', dbd_params => $params) };
+ok $node && !$node->{failed}, 'a node starts on a version 2 database' or diag $@;
+is_deeply schema_of($db), $fresh, "... and migrates it to version $V, the schema of a fresh database"
+    or diag explain [ grep { my $x = $_; !grep { $_ eq $x } @$fresh } @{ schema_of($db) } ];
+$r = $node ? node_api($node, GET => 'domains', token => $tok) : { json => {} };
+($d) = @{ (ref $r->{json} eq 'HASH' && $r->{json}{data}) || [] };
+is_deeply $d->{dkim_algorithms}, ['rsa-sha256'], '... its domain still served, rsa-sha256';
 stop_node($node) if $node;

@@ -74,7 +74,7 @@ sub schema_of {
 my $fresh = schema_of();
 
 # --- version 1 with data, upgraded ----------------------------------------------------
-# The scratch database taken back to version 1: without version 2's
+# The scratch database taken back to version 1: without versions 2 and 3's
 # columns, tables and indexes, an owner key of version 1's form
 # ("t:<partner>:<tenant>", ambiguous when ids hold ':'), and its version
 # row gone.

@@ -15,7 +15,7 @@
 # verifier concerned judges it as SMTP delivers it, a CRLF appended (which
 # canonicalises alike), and a note names those too.
 #
-# Also: h= lists every signable field present (from once more); both
+# Also: h= lists every signable field present (from, to, subject, date once more); both
 # verifiers reject a changed body and a changed Subject.
 #
 # SCAISEND_ORACLE_SEED=<n> / SCAISEND_ORACLE_COUNT=<n> (>= 200) choose the
