@@ -219,9 +219,11 @@ else
 # the SQLite suite under the sanitizers (SANITIZE=1 test); all three run,
 # and any failing fails the target.
 test: check-version deps build unit fuzz-replay
-	@n=PASS; p=PASS; s=PASS; build/run-tests || n=FAIL; \
+	@n=PASS; p=PASS; s=PASS; mkdir -p $(OUT); rm -f $(OUT)/test-failures.txt; \
+	SCAISEND_TEST_RECAP=$(OUT)/test-failures.txt build/run-tests || n=FAIL; \
 	build/test-package || p=FAIL; \
 	$(MAKE) --no-print-directory -f apxs.mk SANITIZE=1 test || s=FAIL; \
+	[ $$n = PASS ] || cat $(OUT)/test-failures.txt 2>/dev/null || true; \
 	echo "make test: suite $$n, package $$p, sanitized suite $$s"; \
 	if [ $$n$$p$$s = PASSPASSPASS ]; then echo "Result: PASS"; else echo "Result: FAIL"; exit 1; fi
 endif
