@@ -201,20 +201,29 @@ static int send_unavailable(ssd_req_t *q)
                           "the database is unavailable; retry shortly", NULL);
 }
 
+/* apr_dbd_query's answer when a statement returned a row (SQLITE_ROW):
+ * the driver counts only SQLITE_OK and SQLITE_DONE as success. */
+#define SQLITE_ROW_RC 100
+
 /* SQLite keeps deleted rows in free pages; with secure_delete it zeroes
  * them, so a removed key's ciphertext does not linger in the file. The
- * pragma holds per connection: once on each, marked in its pool. */
+ * pragma holds per connection: once on each, marked in its pool. It
+ * answers with a row (the new setting), which is its success. */
 static void sqlite_secure_delete(ap_dbd_t *dbd)
 {
     void *done = NULL;
-    int nrows;
+    int nrows, rc;
 
     if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
         return;
     }
     apr_pool_userdata_get(&done, "ssd_secure_delete", dbd->pool);
-    if (!done && apr_dbd_query(dbd->driver, dbd->handle, &nrows,
-                               "PRAGMA secure_delete = ON") == 0) {
+    if (done) {
+        return;
+    }
+    rc = apr_dbd_query(dbd->driver, dbd->handle, &nrows,
+                       "PRAGMA secure_delete = ON");
+    if (rc == 0 || rc == SQLITE_ROW_RC) {
         apr_pool_userdata_setn("on", "ssd_secure_delete", NULL, dbd->pool);
     }
 }

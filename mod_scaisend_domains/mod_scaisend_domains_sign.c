@@ -138,11 +138,13 @@ static apr_array_header_t *signing_keys(apr_pool_t *p, const ssd_domain_t *d,
  * that sign now, NULL-terminated). */
 static EVP_PKEY *active_key(ssd_req_t *q, const ssd_domain_t *d,
                             const ssd_dkim_key_t *k,
-                            const char *const *current)
+                            const char *const *current,
+                            EVP_PKEY_CTX **prepared)
 {
     ssd_keyref_t ref = {d->id, k->selector, k->wrapped_key, q->conf->kek};
     int hit = 0;
-    EVP_PKEY *key = ssd_keycache_get(keycache, q->r->pool, &ref, &hit);
+    EVP_PKEY *key = ssd_keycache_get(keycache, q->r->pool, &ref, &hit,
+                                     prepared);
 
     if (!hit) {
         /* a new key of the domain: the older ones are not its keys now */
@@ -184,14 +186,14 @@ static int sign_with(ssd_req_t *q, ssd_signer_t *s, const ssd_domain_t *d,
     const char **current = selectors_of(q->r->pool, keys);
     ssd_sign_params_t sp = {d->domain, NULL, apr_time_now(),
                             q->conf->signature_ttl_ms / 1000,
-                            q->conf->sign_headers};
+                            q->conf->sign_headers, NULL};
     const char *rsa_header = NULL, *rsa_selector = NULL;
     json_object *headers = json_object_new_array();
     int i;
 
     for (i = 0; i < keys->nelts; i++) {
         const ssd_dkim_key_t *k = APR_ARRAY_IDX(keys, i, ssd_dkim_key_t *);
-        EVP_PKEY *key = active_key(q, d, k, current);
+        EVP_PKEY *key = active_key(q, d, k, current, &sp.prepared);
         ssd_dkim_alg_t alg = ssd_dkim_alg_of(k->algorithm);
         const char *header;
 

@@ -2,6 +2,7 @@
  * idle lifetime. */
 #include "ssd_keycache.h"
 #include "ssd_dkim.h"
+#include "ssd_sign.h"
 
 #include <string.h>
 #include <apr_hash.h>
@@ -12,6 +13,7 @@ typedef struct {
     char *name;                 /* "<domain id>/<selector>", in the table */
     apr_size_t domain_len;      /* of the domain id in name */
     EVP_PKEY *key;
+    EVP_PKEY_CTX *prepared;     /* ssd_sign_prepare's, or NULL */
     apr_time_t used;
 } entry_t;
 
@@ -27,6 +29,7 @@ struct ssd_keycache {
 static void drop(ssd_keycache_t *c, entry_t *e)
 {
     apr_hash_set(c->entries, e->name, APR_HASH_KEY_STRING, NULL);
+    EVP_PKEY_CTX_free(e->prepared);
     EVP_PKEY_free(e->key);          /* clears the private numbers */
     free(e->name);
     free(e);
@@ -64,6 +67,23 @@ static apr_status_t unref(void *key)
 {
     EVP_PKEY_free(key);
     return APR_SUCCESS;
+}
+
+static apr_status_t ctx_free(void *ctx)
+{
+    EVP_PKEY_CTX_free(ctx);
+    return APR_SUCCESS;
+}
+
+/* The caller's own copy of a prepared context (freed with p), or NULL. */
+static EVP_PKEY_CTX *lend_ctx(apr_pool_t *p, EVP_PKEY_CTX *prepared)
+{
+    EVP_PKEY_CTX *ctx = prepared ? EVP_PKEY_CTX_dup(prepared) : NULL;
+
+    if (ctx) {
+        apr_pool_cleanup_register(p, ctx, ctx_free, apr_pool_cleanup_null);
+    }
+    return ctx;
 }
 
 /* Entries idle for the ttl go, at most once per ttl. */
@@ -114,7 +134,8 @@ static EVP_PKEY *lend(apr_pool_t *p, EVP_PKEY *key)
     return key;
 }
 
-static EVP_PKEY *lookup(ssd_keycache_t *c, apr_pool_t *p, const char *name)
+static EVP_PKEY *lookup(ssd_keycache_t *c, apr_pool_t *p, const char *name,
+                        EVP_PKEY_CTX **prepared)
 {
     entry_t *e;
     EVP_PKEY *key = NULL;
@@ -125,6 +146,7 @@ static EVP_PKEY *lookup(ssd_keycache_t *c, apr_pool_t *p, const char *name)
     if ((e = apr_hash_get(c->entries, name, APR_HASH_KEY_STRING))) {
         e->used = now;
         key = lend(p, e->key);
+        *prepared = lend_ctx(p, e->prepared);
     }
     apr_thread_mutex_unlock(c->lock);
     return key;
@@ -142,6 +164,7 @@ static entry_t *new_entry(const char *name, apr_size_t dlen, EVP_PKEY *key)
     if (e) {
         EVP_PKEY_up_ref(key);
         e->key = key;
+        e->prepared = ssd_sign_prepare(key);
         e->domain_len = dlen;
         e->used = apr_time_now();
     }
@@ -163,12 +186,15 @@ static void insert(ssd_keycache_t *c, const char *name, apr_size_t dlen,
 }
 
 EVP_PKEY *ssd_keycache_get(ssd_keycache_t *c, apr_pool_t *p,
-                           const ssd_keyref_t *ref, int *hit)
+                           const ssd_keyref_t *ref, int *hit,
+                           EVP_PKEY_CTX **prepared)
 {
     const char *name = apr_pstrcat(p, ref->domain_id, "/", ref->selector,
                                    NULL);
-    EVP_PKEY *key = c && c->max > 0 ? lookup(c, p, name) : NULL;
+    EVP_PKEY *key;
 
+    *prepared = NULL;
+    key = c && c->max > 0 ? lookup(c, p, name, prepared) : NULL;
     *hit = key != NULL;
     if (key) {
         return key;

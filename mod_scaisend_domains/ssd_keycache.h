@@ -31,10 +31,13 @@ typedef struct {
 } ssd_keyref_t;
 
 /* The private key of ref, from the cache or unwrapped (and cached); the
- * caller holds a reference until p goes. *hit says which. NULL when the
- * key does not open. */
+ * caller holds a reference until p goes. *hit says which. On a hit of an
+ * RSA key, *prepared is the caller's own copy of the entry's ready signing
+ * context (ssd_sign_prepare; freed with p), else NULL. NULL when the key
+ * does not open. */
 EVP_PKEY *ssd_keycache_get(ssd_keycache_t *c, apr_pool_t *p,
-                           const ssd_keyref_t *ref, int *hit);
+                           const ssd_keyref_t *ref, int *hit,
+                           EVP_PKEY_CTX **prepared);
 
 /* Drop the entries of a domain other than its current selectors (NULL-
  * terminated): they are no longer its signing keys. */

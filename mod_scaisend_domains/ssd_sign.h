@@ -56,7 +56,15 @@ typedef struct {
                                            default. from is over-signed
                                            (listed once more than it
                                            occurs) */
+    EVP_PKEY_CTX *prepared;         /* ssd_sign_prepare's context of the
+                                       key (its own copy), or NULL */
 } ssd_sign_params_t;
+
+/* A signing context of an RSA key made ready once -- PKCS#1 v1.5 over a
+ * SHA-256 digest -- so that a signature need not look the algorithm up
+ * again (OpenSSL's fetch in EVP_DigestSignInit); NULL for other keys or
+ * on failure. A thread signs with its own EVP_PKEY_CTX_dup of it. */
+EVP_PKEY_CTX *ssd_sign_prepare(EVP_PKEY *key);
 
 /* The header field "DKIM-Signature: v=1; a=...; ..." signed with key --
  * rsa-sha256 or ed25519-sha256 after the key's type; never l=. NULL on a

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <openssl/rsa.h>
 
 static const char *const default_names[] = {
     "from", "to", "cc", "subject", "date", "message-id", "reply-to",
@@ -152,17 +153,47 @@ static const char *signing_input(ssd_signer_t *s,
     return ssd_buf_str(&b);
 }
 
+EVP_PKEY_CTX *ssd_sign_prepare(EVP_PKEY *key)
+{
+    EVP_PKEY_CTX *ctx;
+
+    if (ssd_dkim_key_alg(key) != SSD_DKIM_RSA
+        || !(ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL))) {
+        return NULL;
+    }
+    if (EVP_PKEY_sign_init(ctx) > 0
+        && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0
+        && EVP_PKEY_CTX_set_signature_md(ctx, ssd_sign_sha256()) > 0) {
+        return ctx;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return NULL;
+}
+
+/* RSASSA-PKCS1-v1_5 over the SHA-256 of the input with a prepared
+ * context: the digest, then the private-key operation alone. */
+static int sign_prepared(EVP_PKEY_CTX *ctx, const char *in,
+                         unsigned char *sig, size_t *len)
+{
+    unsigned char digest[32];
+
+    return EVP_Digest(in, strlen(in), digest, NULL, ssd_sign_sha256(), NULL)
+           == 1
+           && EVP_PKEY_sign(ctx, sig, len, digest, sizeof(digest)) > 0;
+}
+
 /* RSASSA-PKCS1-v1_5 over SHA-256 of the input (RFC 6376 section 3.3.1);
  * Ed25519 -- pure, no pre-hash of its own -- over the SHA-256 of the input
  * (RFC 8463 section 3). */
-static const char *signature(apr_pool_t *p, EVP_PKEY *key, const char *in)
+static int sign_fresh(EVP_PKEY *key, const char *in, unsigned char *sig,
+                      size_t *len)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char sig[1024], digest[32];
+    unsigned char digest[32];
     const unsigned char *data = (const unsigned char *)in;
-    size_t len = sizeof(sig), n = strlen(in);
+    size_t n = strlen(in);
     int ed = ssd_dkim_key_alg(key) == SSD_DKIM_ED25519;
-    int ok = ctx && EVP_PKEY_get_size(key) <= (int)sizeof(sig);
+    int ok = ctx != NULL;
 
     if (ok && ed) {
         ok = EVP_Digest(data, n, digest, NULL, ssd_sign_sha256(), NULL) == 1;
@@ -171,8 +202,20 @@ static const char *signature(apr_pool_t *p, EVP_PKEY *key, const char *in)
     }
     ok = ok && EVP_DigestSignInit(ctx, NULL, ed ? NULL : ssd_sign_sha256(),
                                   NULL, key) > 0
-         && EVP_DigestSign(ctx, sig, &len, data, n) > 0;
+         && EVP_DigestSign(ctx, sig, len, data, n) > 0;
     EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+static const char *signature(apr_pool_t *p, EVP_PKEY *key,
+                             EVP_PKEY_CTX *prepared, const char *in)
+{
+    unsigned char sig[1024];
+    size_t len = sizeof(sig);
+    int ok = EVP_PKEY_get_size(key) <= (int)sizeof(sig);
+
+    ok = ok && (prepared ? sign_prepared(prepared, in, sig, &len)
+                         : sign_fresh(key, in, sig, &len));
     return ok ? ssd_b64_encode(p, sig, len) : NULL;
 }
 
@@ -205,6 +248,7 @@ const char *ssd_signer_sign(ssd_signer_t *s, EVP_PKEY *key,
                           sp->selector, apr_time_sec(sp->when),
                           expiry_tag(s->pool, sp), h_tag(s, names),
                           ssd_b64_encode(s->pool, s->body_hash, 32));
-    b = signature(s->pool, key, signing_input(s, names, header));
+    b = signature(s->pool, key, sp->prepared,
+                  signing_input(s, names, header));
     return b ? apr_pstrcat(s->pool, header, b, NULL) : NULL;
 }

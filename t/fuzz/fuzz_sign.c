@@ -88,7 +88,7 @@ static void sign(apr_pool_t *p, ssd_signer_t *s)
 {
     ssd_domain_name_t d;
     ssd_sign_params_t sp = {FUZZ_DOMAIN, FUZZ_SELECTOR,
-                            apr_time_from_sec(1700000000), 0, NULL};
+                            apr_time_from_sec(1700000000), 0, NULL, NULL};
     const char *h;
     int alg;
 

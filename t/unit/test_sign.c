@@ -44,7 +44,7 @@ static const char *signature(const char *msg, apr_size_t chunk)
 {
     ssd_signer_t *s = NULL;
     ssd_sign_params_t sp = {"example.com", "sel",
-                            apr_time_from_sec(1700000000), 0, NULL};
+                            apr_time_from_sec(1700000000), 0, NULL, NULL};
 
     if (strcmp(run(msg, chunk, &s), "ok") != 0) return "refused";
     return ssd_signer_sign(s, key, &sp);
@@ -230,7 +230,8 @@ static void test_ed25519(void)
                       "   world \r\nTo: b@x.test\r\n\r\nbody\r\n";
     apr_array_header_t *names = apr_array_make(pool, 2, sizeof(char *));
     ssd_sign_params_t sp = {"example.com", "sel-ed25519",
-                            apr_time_from_sec(1700000000), 3600, names};
+                            apr_time_from_sec(1700000000), 3600, names,
+                            NULL};
     ssd_signer_t *s = NULL;
     EVP_PKEY *ed = NULL;
     const char *sig, *b, *want = "DKIM-Signature: v=1; a=ed25519-sha256; "
@@ -268,6 +269,38 @@ static void test_ed25519(void)
                "the same signer signs with RSA next, h= state reset");
 }
 
+/* A prepared RSA context (the key cache's) signs exactly as a fresh one:
+ * PKCS#1 v1.5 is deterministic, so the two headers are the same bytes;
+ * an Ed25519 key has none; a copy made per request signs too. */
+static void test_prepared(void)
+{
+    const char *msg = "From: a@example.com\r\nTo: b@x.test\r\n\r\nhi\r\n";
+    ssd_sign_params_t sp = {"example.com", "sel",
+                            apr_time_from_sec(1700000000), 0, NULL, NULL};
+    EVP_PKEY_CTX *prepared = ssd_sign_prepare(key), *copy;
+    const char *fresh, *ready, *again;
+    ssd_signer_t *s = NULL;
+    EVP_PKEY *ed = NULL;
+
+    UNIT_CHECK(prepared != NULL, "an RSA key gets a prepared context");
+    UNIT_CHECK(strcmp(run(msg, 5, &s), "ok") == 0, "the message is taken");
+    fresh = ssd_signer_sign(s, key, &sp);
+    sp.prepared = prepared;
+    ready = ssd_signer_sign(s, key, &sp);
+    copy = EVP_PKEY_CTX_dup(prepared);
+    sp.prepared = copy;
+    again = ssd_signer_sign(s, key, &sp);
+    UNIT_CHECK(fresh && ready && strcmp(fresh, ready) == 0,
+               "prepared and fresh RSA signatures are the same bytes");
+    UNIT_CHECK(again && strcmp(fresh, again) == 0,
+               "a copy of the prepared context signs the same");
+    ssd_dkim_generate(pool, SSD_DKIM_ED25519, 0, &ed);
+    UNIT_CHECK(ssd_sign_prepare(ed) == NULL,
+               "an Ed25519 key has no prepared context");
+    EVP_PKEY_CTX_free(copy);
+    EVP_PKEY_CTX_free(prepared);
+}
+
 int main(void)
 {
     int rc;
@@ -282,6 +315,7 @@ int main(void)
     test_hostile_headers();
     test_headers();
     test_ed25519();
+    test_prepared();
     rc = UNIT_DONE();
     apr_pool_destroy(pool);
     apr_terminate();
