@@ -70,9 +70,10 @@ const char *ssd_store_sql_for(apr_pool_t *p, const char *driver,
 extern const char *const ssd_store_schema_v1[];
 extern const char *const ssd_store_schema_v2[];
 extern const char *const ssd_store_schema_v3[];
+extern const char *const ssd_store_schema_v4[];
 
 /* The schema version this build knows. */
-#define SSD_SCHEMA_VERSION 3
+#define SSD_SCHEMA_VERSION 4
 
 /* Bring the schema to SSD_SCHEMA_VERSION: pending migrations are applied
  * once each, in order, each in a transaction, serialised between nodes

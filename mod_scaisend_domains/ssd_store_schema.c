@@ -17,6 +17,7 @@ static const migration_t migrations[] = {
     {1, ssd_store_schema_v1},
     {2, ssd_store_schema_v2},
     {3, ssd_store_schema_v3},
+    {4, ssd_store_schema_v4},
     {0, NULL}
 };
 

@@ -170,6 +170,15 @@ const char *const ssd_store_schema_v3[] = {
     NULL
 };
 
+/* Version 4: the signing and sending decision finds a domain by partner
+ * and name, in id order, with an index on the three, not by walking all
+ * the partner's domains. */
+const char *const ssd_store_schema_v4[] = {
+    "CREATE INDEX IF NOT EXISTS ssd_domains_partner_domain"
+    " ON ssd_domains (partner_id, domain, id)",
+    NULL
+};
+
 const ssd_statement_t ssd_store_statements[] = {
     {"ssd_domain_insert",
      "INSERT INTO ssd_domains (id, owner_key, partner_id, tenant_id, domain,"

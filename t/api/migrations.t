@@ -16,7 +16,7 @@ use Apache::Test qw(-withtestmore);
 use ScaiSend::Test qw(token api);
 use ScaiSend::PG qw(:all);
 
-plan tests => 15;
+plan tests => 17;
 
 my $PG = is_pgsql();
 my $V  = schema_version();
@@ -78,6 +78,14 @@ ok has($suite, qr/^ssd_domains\.dkim_algorithms (?:character varying|VARCHAR\(64
 ok has($suite, qr/UNIQUE INDEX ssd_dkim_keys_one_pending_per_alg ON (?:public\.)?ssd_dkim_keys .*\(domain_id, algorithm\) WHERE .*state.* = 'pending'/)
    && has($suite, qr/UNIQUE INDEX ssd_dkim_keys_one_active_per_alg ON (?:public\.)?ssd_dkim_keys .*\(domain_id, algorithm\) WHERE .*state.* = 'active'/),
     'one pending and one active key per domain and algorithm';
+# version 4: the signing and sending decision looks a domain up by partner
+# and name -- an index on both, not a walk over all of the partner's domains
+ok has($suite, qr/INDEX ssd_domains_partner_domain ON (?:public\.)?ssd_domains .*\(partner_id, domain, id\)/),
+    'an index on ssd_domains (partner_id, domain, id)' or diag join "\n", grep { /INDEX/ } @$suite;
+my $plan = join ' ', map { join ' ', @$_ } sql(undef, ($PG ? 'SET enable_seqscan = off; ' : '')
+    . q{EXPLAIN } . ($PG ? '' : 'QUERY PLAN ')
+    . q{SELECT d.id FROM ssd_domains d WHERE d.partner_id = 'p' AND d.domain = 'x.example' ORDER BY d.id});
+like $plan, qr/ssd_domains_partner_domain/, '... which the lookup by partner and name uses' or diag $plan;
 ok !has($suite, qr/ssd_dkim_keys_one_(?:pending|active) /), 'version 1\'s per-domain key indexes are gone';
 
 # --- a scratch database: fresh, then back to version 1, then upgraded ----------------
