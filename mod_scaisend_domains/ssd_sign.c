@@ -71,9 +71,15 @@ static void emit(ssd_signer_t *s, const char *b, apr_size_t n)
     s->out_len += n;
 }
 
-/* A run of ordinary bytes (no white space, CR or LF) inside a line that
- * has content and no white space pending: relaxed canonicalisation keeps
- * it as it is, so it is hashed in one piece, not byte by byte. */
+static int is_plain(char c)
+{
+    return c != ' ' && c != '\t' && c != '\r' && c != '\n';
+}
+
+/* A run of bytes that relaxed canonicalisation keeps as they are, inside
+ * a line that has content and no white space pending: ordinary bytes (no
+ * white space, CR or LF) and single spaces between them -- words. It is
+ * hashed in one piece, not byte by byte. */
 static apr_size_t body_run(ssd_signer_t *s, const char *b, apr_size_t len)
 {
     apr_size_t n = 0;
@@ -81,9 +87,16 @@ static apr_size_t body_run(ssd_signer_t *s, const char *b, apr_size_t len)
     if (s->cr || s->pending_wsp || !s->line_has_content) {
         return 0;
     }
-    while (n < len && b[n] != ' ' && b[n] != '\t' && b[n] != '\r'
-           && b[n] != '\n') {
-        n++;
+    while (n < len) {
+        if (is_plain(b[n])) {
+            n++;
+        }
+        else if (b[n] == ' ' && n + 1 < len && is_plain(b[n + 1])) {
+            n += 2;
+        }
+        else {
+            break;
+        }
     }
     if (n > OUT_CHUNK / 2) {
         EVP_DigestUpdate(s->body_md, s->out, s->out_len);

@@ -98,6 +98,68 @@ static void test_long_runs(void)
     }
 }
 
+/* Relaxed body canonicalisation the plain way (RFC 6376 section 3.4.4),
+ * line by line: runs of WSP one SP, none at a line's end, no empty lines
+ * at the end. body has CRLF line ends. */
+static const char *relaxed_reference(const char *body)
+{
+    char *out = apr_palloc(pool, strlen(body) + 3);
+    apr_size_t n = 0, keep = 0;
+    const char *p = body;
+
+    while (*p) {
+        const char *eol = strstr(p, "\r\n");
+        const char *end = eol ? eol : p + strlen(p);
+        int wsp = 0;
+        apr_size_t line = n;
+
+        for (; p < end; p++) {
+            if (*p == ' ' || *p == '\t') { wsp = 1; continue; }
+            if (wsp) out[n++] = ' ';
+            wsp = 0;
+            out[n++] = *p;
+        }
+        out[n++] = '\r';
+        out[n++] = '\n';
+        if (n - line > 2) keep = n;     /* a line with content */
+        p = eol ? eol + 2 : end;
+    }
+    out[keep] = '\0';
+    return out;
+}
+
+/* Words, single and double spaces, tabs, trailing white space and empty
+ * lines, fed in chunk sizes that cut them anywhere: the body hash is the
+ * plain canonicaliser's. */
+static void test_words(void)
+{
+    static const char *const parts[] = {
+        "word", " ", "  ", "\t", " \t ", "x", "\r\n", "\r\n\r\n", "a b",
+        "longer-word.", " z"
+    };
+    apr_size_t chunks[] = {1, 2, 3, 7, 64, 65536};
+    uint32_t seed = 12345;
+    int round, i, bad = 0;
+
+    for (round = 0; round < 200; round++) {
+        char *body = "";
+        const char *want, *msg;
+
+        for (i = 0; i < 40; i++) {
+            seed = seed * 1103515245u + 12345u;
+            body = apr_pstrcat(pool, body, parts[(seed >> 16) % 11], NULL);
+        }
+        want = bh_of(relaxed_reference(body));
+        msg = apr_pstrcat(pool, "From: a@example.com\r\n\r\n", body, NULL);
+        for (i = 0; i < 6; i++) {
+            bad += strstr(signature(msg, chunks[i]), want) == NULL;
+        }
+    }
+    UNIT_CHECK(bad == 0, apr_psprintf(pool, "200 bodies of words and white "
+                                      "space in 6 chunkings: %d differ from "
+                                      "the plain canonicaliser", bad));
+}
+
 static void test_refusals(void)
 {
     ssd_signer_t *s;
@@ -310,6 +372,7 @@ int main(void)
     ssd_dkim_generate(pool, SSD_DKIM_RSA, 2048, &key);
     test_body();
     test_long_runs();
+    test_words();
     test_refusals();
     test_relaxed_colons();
     test_hostile_headers();
