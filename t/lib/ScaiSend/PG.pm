@@ -464,6 +464,11 @@ sub node_api {
         $req->header('Content-Type' => 'application/json');
         $req->header('Content-Length' => length $req->content);
     }
+    elsif (exists $opt{body}) {
+        $req->content($opt{body});
+        $req->header('Content-Type' => $opt{content_type} // 'application/octet-stream');
+        $req->header('Content-Length' => length $req->content);
+    }
     my $t0 = time;
     my $res = _ua($opt{timeout} // 60)->request($req);
     my %r = (status => $res->code, headers => $res->headers, body => $res->content,
