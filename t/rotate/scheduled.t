@@ -10,7 +10,9 @@
 #     trail and delivered signed, pending_created with the record to
 #     publish, exactly the one dkim-keys lists;
 #   - publishing that record and verifying activates it; the next scheduled
-#     key comes once the new active key has aged in turn.
+#     key comes once the new active key has aged in turn;
+#   - a domain signing with RSA and Ed25519 gets both pending twins, and one
+#     verify activates both.
 use strict;
 use warnings FATAL => 'all';
 
@@ -27,7 +29,7 @@ use ScaiSend::Receiver qw(:all);
 use ScaiSend::DNS qw(knot_update);
 use ScaiSend::Verify qw(publish_all);
 
-plan tests => 24;
+plan tests => 28;
 
 my $JSON = JSON::PP->new->utf8->canonical;
 my $dir = Apache::Test::vars('t_logs') . "/scheduled-rotation-$$";
@@ -155,6 +157,27 @@ is $next->{selector}, 'scaisend3', 'the next scheduled key, once scaisend2 has a
 cmp_ok time - $t0, '>=', 3, '... not at once: the age counts from the activation';
 is_deeply count_actions($id, 'dkim.pending_created'), ['scaisend-schedule', 'scaisend-schedule'],
     'audit: two dkim.pending_created in all';
+
+# --- RSA and Ed25519: both keys of the pair rotate together ---------------------------
+$r = node_api($n1, POST => 'domains', token => $A,
+              json => { domain => 'sr03.example.org', dkim_algorithms => ['rsa-sha256', 'ed25519-sha256'] });
+my $dual = $r->{json} || {};
+my $did = $dual->{id} // 'dom_none';
+knot_update('example.org', map { ['set', "$_->{host}.", 'TXT', $_->{value}] } @{ $dual->{dns_records} || [] });
+$r = node_api($n1, POST => "domains/$did/verify", token => $A);
+is $r->{json}{verified}, JSON::PP::true(), 'a dual domain (RSA and Ed25519), verified';
+my $end = time + 40;
+sleep 0.5 while time < $end && grep({ /:pending$/ } @{ key_states($did) }) < 2;
+is_deeply [sort @{ key_states($did) }],
+    ['scaisend-ed25519:active', 'scaisend2-ed25519:pending', 'scaisend2:pending', 'scaisend:active'],
+    'the job makes both pending keys, the twins scaisend2 and scaisend2-ed25519';
+my @twins = grep { $_->{state} eq 'pending' } @{ keys_of($did) };
+knot_update('example.org', map { ['set', "$_->{host}.", 'TXT', $_->{value}] } @twins);
+$r = node_api($n1, POST => "domains/$did/verify", token => $A);
+is $r->{status}, 200, 'verify with both pending records published: 200';
+is_deeply [sort @{ key_states($did) }],
+    ['scaisend-ed25519:retired', 'scaisend2-ed25519:active', 'scaisend2:active', 'scaisend:retired'],
+    'both activated together, both old keys retired';
 
 # --- a domain never verified: nothing scheduled ------------------------------------
 $r = node_api($n1, POST => 'domains', token => $A, json => { domain => 'sr02.example.org' });
