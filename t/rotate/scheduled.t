@@ -24,7 +24,7 @@ use File::Path qw(make_path);
 use JSON::PP ();
 use Time::HiRes qw(time sleep);
 use ScaiSend::Test qw(token);
-use ScaiSend::PG qw(start_node stop_node node_api is_pgsql psql dbd_params);
+use ScaiSend::PG qw(start_node stop_node node_api dbd_params scratch_database);
 use ScaiSend::Receiver qw(:all);
 use ScaiSend::DNS qw(knot_update);
 use ScaiSend::Verify qw(publish_all);
@@ -35,17 +35,7 @@ my $JSON = JSON::PP->new->utf8->canonical;
 my $dir = Apache::Test::vars('t_logs') . "/scheduled-rotation-$$";
 make_path($dir);
 
-my ($db, $scratch);
-if (is_pgsql()) {
-    $scratch = "scaisend_sched_$$";
-    psql("DROP DATABASE IF EXISTS $scratch");
-    psql("CREATE DATABASE $scratch");
-    ($db = dbd_params()) =~ s/\bdbname=\S+/dbname=$scratch/ or die "no dbname in DBDParams\n";
-}
-else {
-    $db = "$dir/scheduled.db";
-}
-END { local $?; eval { psql("DROP DATABASE IF EXISTS $scratch WITH (FORCE)") } if $scratch; }
+my $db = scratch_database($dir, 'sched');
 
 my $secret_file = write_secret("$dir/webhook.secret");
 my $rx = ScaiSend::Receiver->start(name => 'scheduled', secret_file => $secret_file,

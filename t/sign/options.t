@@ -15,7 +15,7 @@ use lib "$FindBin::Bin/../lib";
 use Apache::Test qw(-withtestmore);
 use File::Path qw(make_path);
 use ScaiSend::Test qw(token);
-use ScaiSend::PG qw(start_node stop_node node_api is_pgsql psql dbd_params);
+use ScaiSend::PG qw(start_node stop_node node_api dbd_params scratch_database);
 use ScaiSend::DNS qw(knot_update);
 use ScaiSend::Oracle qw(:all);
 
@@ -29,17 +29,7 @@ plan tests => 18;
 
 my $dir = Apache::Test::vars('t_logs') . "/sign-options-$$";
 make_path($dir);
-my ($db, $scratch);
-if (is_pgsql()) {
-    $scratch = "scaisend_signopt_$$";
-    psql("DROP DATABASE IF EXISTS $scratch");
-    psql("CREATE DATABASE $scratch");
-    ($db = dbd_params()) =~ s/\bdbname=\S+/dbname=$scratch/ or die "no dbname in DBDParams\n";
-}
-else {
-    $db = "$dir/options.db";
-}
-END { local $?; eval { psql("DROP DATABASE IF EXISTS $scratch WITH (FORCE)") } if $scratch; }
+my $db = scratch_database($dir, 'signopt');
 
 my $TTL = 7200;
 my $node = start_node('signopts', dbd_params => $db, set => {

@@ -30,7 +30,7 @@ use File::Path qw(make_path);
 use JSON::PP ();
 use Time::HiRes qw(time sleep);
 use ScaiSend::Test qw(token);
-use ScaiSend::PG qw(config_check start_node stop_node node_api is_pgsql psql dbd_params);
+use ScaiSend::PG qw(config_check start_node stop_node node_api dbd_params scratch_database);
 use ScaiSend::Receiver qw(:all);
 use ScaiSend::Verify qw(publish_all);
 
@@ -47,17 +47,7 @@ my $dir = "$logs/webhook-delivery-$$";
 make_path($dir);
 
 # A database of its own: no other server's job takes its outbox.
-my ($db, $scratch);
-if (is_pgsql()) {
-    $scratch = "scaisend_wh_$$";
-    psql("DROP DATABASE IF EXISTS $scratch");
-    psql("CREATE DATABASE $scratch");
-    ($db = dbd_params()) =~ s/\bdbname=\S+/dbname=$scratch/ or die "no dbname in DBDParams\n";
-}
-else {
-    $db = "$dir/webhooks.db";
-}
-END { local $?; eval { psql("DROP DATABASE IF EXISTS $scratch WITH (FORCE)") } if $scratch; }
+my $db = scratch_database($dir, 'wh');
 
 my $secret_file = write_secret("$dir/webhook.secret");
 my $SECRET = do { open my $f, '<', $secret_file or die; local $/; <$f> };

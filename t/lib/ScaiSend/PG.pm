@@ -36,7 +36,8 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(engine is_pgsql pg_only pg_env psql psql_value pg_ctl pg_running
                     start_node start_nodes stop_node node_api node_children free_port
-                    integrity_problems dbd_params schema_version config_check node_cores);
+                    integrity_problems dbd_params scratch_database schema_version config_check
+                    node_cores);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 my $LIB_DIR = dirname(File::Spec->rel2abs(__FILE__));   # t/lib/ScaiSend
@@ -61,6 +62,23 @@ sub is_pgsql { return engine() eq 'pgsql' }
 sub dbd_params {
     return _var('scaisend_dbd_params') // $ENV{SCAISEND_DBD_PARAMS} // '';
 }
+
+# scratch_database($dir, $name) -> DBDParams of a database of its own, for
+# nodes whose background job must not see the suite's rows: on PostgreSQL a
+# fresh database scaisend_<name>_<pid> (dropped at exit), else
+# $dir/<name>.db.
+my @SCRATCH;
+sub scratch_database {
+    my ($dir, $name) = @_;
+    return "$dir/$name.db" unless is_pgsql();
+    my $db = "scaisend_${name}_$$";
+    psql("DROP DATABASE IF EXISTS $db");
+    psql("CREATE DATABASE $db");
+    push @SCRATCH, $db;
+    (my $params = dbd_params()) =~ s/\bdbname=\S+/dbname=$db/ or die "no dbname in DBDParams\n";
+    return $params;
+}
+END { local $?; eval { psql("DROP DATABASE IF EXISTS $_ WITH (FORCE)") } for @SCRATCH; }
 
 # Skip the whole test file unless the suite runs on PostgreSQL.
 sub pg_only {
