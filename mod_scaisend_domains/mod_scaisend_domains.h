@@ -342,6 +342,9 @@ int ssd_domain_delete(ssd_req_t *q, const char *id);
  * (or 503) already sent. */
 ssd_domain_t *ssd_domain_load(ssd_req_t *q, const char *id,
                               ssd_access_e access);
+/* The DNS records of d with its keys (*keys); NULL when they cannot be
+ * read or the domain has none left (deleted meanwhile), the 503 or 404
+ * already sent. */
 apr_array_header_t *ssd_domain_rows(ssd_req_t *q, const ssd_domain_t *d,
                                     apr_array_header_t **keys);
 

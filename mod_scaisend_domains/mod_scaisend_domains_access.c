@@ -55,6 +55,11 @@ apr_array_header_t *ssd_domain_rows(ssd_req_t *q, const ssd_domain_t *d,
 {
     ssd_store_rc rc = ssd_store_keys_get(q->store, d->id, keys);
 
+    /* a live domain always has its active RSA key: none means a delete
+     * committed since the domain was read */
+    if (rc == SSD_STORE_OK && (*keys)->nelts == 0) {
+        rc = SSD_STORE_NOT_FOUND;
+    }
     if (rc != SSD_STORE_OK) {
         ssd_send_store_error(q, rc);
         return NULL;

@@ -6,6 +6,7 @@
 #include "ssd_input.h"
 #include "ssd_json.h"
 #include "ssd_keymaker.h"
+#include "ssd_records.h"
 #include "ssd_view.h"
 
 #include <apr_strings.h>
@@ -36,9 +37,16 @@ static int read_input(ssd_req_t *q, ssd_input_mode_e mode,
     return 0;
 }
 
-static int send_domain(ssd_req_t *q, int status, const ssd_domain_t *d)
+/* The domain with its DNS records; keys as the caller's transaction saw
+ * them, or NULL to read them now. */
+static int send_domain(ssd_req_t *q, int status, const ssd_domain_t *d,
+                       const apr_array_header_t *keys)
 {
-    apr_array_header_t *keys, *rows = ssd_domain_rows(q, d, &keys);
+    apr_array_header_t *read, *rows;
+
+    rows = keys ? ssd_records_for_domain(q->r->pool, d, keys,
+                                         q->conf->spf_include)
+                : ssd_domain_rows(q, d, &read);
 
     if (!rows) {
         return OK;
@@ -191,7 +199,7 @@ static int store_new_domain(ssd_req_t *q, ssd_domain_t *d,
     apr_table_setn(q->r->headers_out, "Location",
                    apr_pstrcat(q->r->pool, q->conf->api_base, "/domains/",
                                d->id, NULL));
-    return send_domain(q, HTTP_CREATED, d);
+    return send_domain(q, HTTP_CREATED, d, keys);
 }
 
 /* A plain duplicate or a full quota is answered before a key generation
@@ -251,7 +259,7 @@ int ssd_domain_get(ssd_req_t *q, const char *id)
 {
     ssd_domain_t *d = ssd_domain_load(q, id, SSD_ACCESS_READ);
 
-    return d ? send_domain(q, HTTP_OK, d) : OK;
+    return d ? send_domain(q, HTTP_OK, d, NULL) : OK;
 }
 
 /* Record one change as {"field": {"from": a, "to": b}}. */
@@ -348,6 +356,7 @@ int ssd_domain_patch(ssd_req_t *q, const char *id)
     ssd_domain_input_t in;
     ssd_patch_t patch;
     ssd_keymaker_t m;
+    apr_array_header_t *keys;
     ssd_store_rc rc;
 
     if (!d || read_input(q, SSD_INPUT_PATCH, &in) != 0
@@ -363,8 +372,8 @@ int ssd_domain_patch(ssd_req_t *q, const char *id)
     patch.sub = q->who.sub;
     patch.make = ssd_keymaker_make;
     patch.make_baton = &m;
-    rc = ssd_store_domain_patch(q->store, d->id, &patch, &d);
-    return rc == SSD_STORE_OK ? send_domain(q, HTTP_OK, d)
+    rc = ssd_store_domain_patch(q->store, d->id, &patch, &d, &keys);
+    return rc == SSD_STORE_OK ? send_domain(q, HTTP_OK, d, keys)
                               : ssd_send_store_error(q, rc);
 }
 

@@ -575,7 +575,8 @@ static void update_domain(ssd_store_t *st, txn_t *t, const ssd_domain_t *d)
 
 ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
                                     const ssd_patch_t *patch,
-                                    ssd_domain_t **out)
+                                    ssd_domain_t **out,
+                                    apr_array_header_t **keys)
 {
     ssd_event_t ev = {patch->sub, "domain.updated", NULL, NULL, NULL, NULL};
     ssd_store_rc rc;
@@ -595,6 +596,9 @@ ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
         update_domain(st, &t, *out);
         ssd_store_algorithms_changed(st, &t, *out, before, patch);
         ssd_store_insert_event(st, &t, *out, &ev);
+    }
+    if (!t.failed && ssd_store_keys_get(st, id, keys) != SSD_STORE_OK) {
+        t.failed = 1;
     }
     return ssd_txn_end(st, &t, SSD_STORE_OK);
 }

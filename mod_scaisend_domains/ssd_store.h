@@ -124,13 +124,16 @@ typedef struct {
 } ssd_patch_t;
 
 /* Lock the row, read it, apply, write the changed row and its event in one
- * transaction; *out is the domain as it is now. An algorithm turned off
- * retires its keys; one turned on gets a pending key, the twin of the RSA
- * key that signs next (a retired twin is pending again, else make makes
- * one). NOT_FOUND when the row is gone (a concurrent delete). */
+ * transaction; *out is the domain as it is now and *keys its keys, both
+ * read in that transaction (a delete committed right after it cannot take
+ * the keys out of the answer). An algorithm turned off retires its keys;
+ * one turned on gets a pending key, the twin of the RSA key that signs
+ * next (a retired twin is pending again, else make makes one). NOT_FOUND
+ * when the row is gone (a concurrent delete). */
 ssd_store_rc ssd_store_domain_patch(ssd_store_t *st, const char *id,
                                     const ssd_patch_t *patch,
-                                    ssd_domain_t **out);
+                                    ssd_domain_t **out,
+                                    apr_array_header_t **keys);
 /* Delete the domain row first (a rotation holding it finishes before),
  * then every key of it, with the event; NOT_FOUND when already gone. */
 ssd_store_rc ssd_store_domain_delete(ssd_store_t *st, const ssd_domain_t *d,

@@ -7,6 +7,10 @@
 #    its key is deleted with the domain (no orphan key, no wrapped private
 #    key left behind); the DELETE reaches it first -> the rotation is 404,
 #    not 503.
+#  - PATCH against a delete that commits the moment the PATCH's change
+#    does: the answer is the domain as the PATCH's transaction left it,
+#    with its DKIM record, or 404 -- never a 200 without the signing key;
+#    a GET that meets one between reading the domain and its keys: 404.
 #  - signing on node 1 while node 2 deletes the domain: the decision reads
 #    the domain, the delete commits, then the key is read: the answer is 409
 #    send_not_allowed ("domain not verified"), not 503. Then rounds of plain
@@ -28,7 +32,7 @@ use ScaiSend::Race qw(:all);
 use ScaiSend::Verify qw(publish_all);
 
 pg_only();
-plan tests => 18;
+plan tests => 21;
 
 my $P   = 'p_lockr';
 my $T   = 't_lockr';
@@ -107,6 +111,55 @@ sub waiting { my ($re, $k, $what) = @_; return wait_until(sub { lock_waiters($re
         'the rotation that found the domain deleted: 404 not_found (not 503)'
         or diag "$r->{status} $r->{body}";
     is keys_of($d->{id}), 0, 'no key of the deleted domain is left';
+}
+
+# --- PATCH against a delete committed right after it ----------------------------------
+# A lock the test holds on ssd_dkim_keys stops the PATCH where it reads the
+# keys for its answer. The holding session then deletes the domain with the
+# DELETE's own statements (row first, then keys), unless the domain row is
+# locked -- by the PATCH's transaction, which reads its keys before it
+# commits. The answer: 200 with the domain's DKIM record, or 404.
+{
+    my $d = create();
+    my $id = sql_quote($d->{id});
+    my $h = pg_session('ht-hold-keys');
+    $h->run('BEGIN \; LOCK TABLE ssd_dkim_keys IN ACCESS EXCLUSIVE MODE;');
+    $h->wait_idle_in_transaction or die "could not lock ssd_dkim_keys\n";
+    my $p = start_request(method => 'PATCH', url => url("domains/$d->{id}"), token => $ADM,
+                          json => { dmarc_policy => 'reject' });
+    ok waiting(qr/^(?!ht-).*FROM ssd_dkim_keys/, 1, 'the PATCH waits to read its keys'),
+        'the PATCH waits on the held key table, where it reads its keys'
+        or diag 'waiting: ' . join ' | ', map { "@$_" } psql(q{SELECT application_name, wait_event_type,
+            left(query, 80) FROM pg_stat_activity WHERE datname = current_database()});
+    $h->run("DO \$\$ BEGIN PERFORM 1 FROM ssd_domains WHERE id = $id FOR UPDATE NOWAIT;"
+            . " DELETE FROM ssd_domains WHERE id = $id; DELETE FROM ssd_dkim_keys WHERE domain_id = $id;"
+            . ' EXCEPTION WHEN lock_not_available THEN NULL; END $$;');
+    $h->run('COMMIT;');
+    my $r = finish_request($p);
+    $h->done;
+    my @dkim = grep { ($_->{host} // '') eq "scaisend._domainkey.$d->{domain}" }
+               @{ (ref $r->{json} eq 'HASH' && $r->{json}{dns_records}) || [] };
+    ok +($r->{status} == 200 && @dkim == 1) || ($r->{status} == 404 && $r->{code} eq 'not_found'),
+        'a PATCH meeting a delete: 200 with its DKIM record (the delete waited for it), or 404'
+        or diag "$r->{status} $r->{body}";
+    api(DELETE => "domains/$d->{id}", token => $ADM);
+}
+# The same for a GET, which reads the domain, then its keys: a delete
+# committed in between makes it a 404, not a domain without its DKIM record.
+{
+    my $d = create();
+    my $id = sql_quote($d->{id});
+    my $h = pg_session('ht-hold-keys2');
+    $h->run('BEGIN \; LOCK TABLE ssd_dkim_keys IN ACCESS EXCLUSIVE MODE;');
+    $h->wait_idle_in_transaction or die "could not lock ssd_dkim_keys\n";
+    my $g = start_request(method => 'GET', url => url("domains/$d->{id}"), token => $ADM);
+    my $q = waiting(qr/^(?!ht-).*FROM ssd_dkim_keys/, 1, 'the GET waits to read the keys');
+    $h->run("DELETE FROM ssd_domains WHERE id = $id; DELETE FROM ssd_dkim_keys WHERE domain_id = $id; COMMIT;");
+    my $r = finish_request($g);
+    $h->done;
+    ok $q && $r->{status} == 404 && $r->{code} eq 'not_found',
+        'a GET whose domain is deleted between reading it and its keys: 404 not_found'
+        or diag "$r->{status} $r->{body}";
 }
 
 # --- signing on node 1 while node 2 deletes ---------------------------------------------
