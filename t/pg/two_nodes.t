@@ -111,7 +111,8 @@ is_deeply tally(@res), { '200 ' => 100 }, 'warm-up: 100 concurrent lists on two 
 
 @res = race(map { [$nodes[$_ % 2], POST => 'domains', { domain => 'race.pgnodes.example' }] } 0 .. 99);
 is_deeply tally(@res), { '201 ' => 1, '409 domain_exists' => 99 },
-    '100 concurrent creates of one domain on two nodes: one 201, 99 409 domain_exists';
+    '100 concurrent creates of one domain on two nodes: one 201, 99 409 domain_exists'
+    or diag 'answers: ' . JSON::PP->new->canonical->encode(tally(@res));
 is psql_value(q{SELECT count(*) FROM ssd_domains WHERE domain = 'race.pgnodes.example'}), 1,
     'one row in ssd_domains';
 my ($winner) = map { $_->[2] } grep { $_->[0] == 201 } @res;
