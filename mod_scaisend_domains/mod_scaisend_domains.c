@@ -146,6 +146,7 @@ static void ssd_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_check_config(ssd_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ssd_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_child_init(ssd_db_child_init, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(ssd_sign_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(ssd_job_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ssd_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -272,6 +272,8 @@ int ssd_webhook_post_config(apr_pool_t *pconf, server_rec *s);
 /* mod_scaisend_domains_db.c */
 const char *ssd_db_check(void);
 int ssd_db_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+/* Before mod_dbd's child init: an SQLite file readable (see the .c). */
+void ssd_db_child_init(apr_pool_t *pchild, server_rec *s);
 /* The request's database connection, taken from mod_dbd's pool on first
  * use; NULL when the database is unavailable (a 503 has then been sent). */
 ssd_store_t *ssd_req_store(ssd_req_t *q);

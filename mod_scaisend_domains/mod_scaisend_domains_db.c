@@ -174,6 +174,68 @@ int ssd_db_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     return create_schema(ptemp, s);
 }
 
+/* SQLite in WAL mode: the first connection to open the file builds its
+ * shared-memory index, and another preparing statements meanwhile is told
+ * "database is locked" -- children starting together then fail mod_dbd's
+ * child init (AH00632). Before mod_dbd's child init, wait (at most 2 s)
+ * until the file can be read, and keep that connection for the child's
+ * life: while children run, the index is never rebuilt. */
+#define SQLITE_READY_TRIES 40
+#define SQLITE_READY_PAUSE apr_time_from_msec(50)
+
+typedef struct {
+    const apr_dbd_driver_t *drv;
+    apr_dbd_t *h;
+} kept_t;
+
+static apr_status_t close_kept(void *data)
+{
+    kept_t *k = data;
+
+    apr_dbd_close(k->drv, k->h);
+    return APR_SUCCESS;
+}
+
+static int sqlite_readable(apr_pool_t *p, const apr_dbd_driver_t *drv,
+                           apr_dbd_t *h)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+
+    if (apr_dbd_select(drv, p, h, &res, "SELECT count(*) FROM sqlite_master",
+                       1) != 0) {
+        return 0;
+    }
+    while (apr_dbd_get_row(drv, p, res, &row, -1) == 0) {
+    }
+    return 1;
+}
+
+void ssd_db_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    const char *name = dbd_setting(pchild, "DBDriver");
+    const char *params = dbd_setting(pchild, "DBDParams");
+    kept_t *k = apr_pcalloc(pchild, sizeof(*k));
+    const char *err = NULL;
+    int i;
+
+    if (!name || !params || strcmp(name, "sqlite3") != 0
+        || apr_dbd_get_driver(pchild, name, &k->drv) != APR_SUCCESS
+        || apr_dbd_open_ex(k->drv, pchild, params, &k->h, &err)
+           != APR_SUCCESS) {
+        return;
+    }
+    apr_pool_cleanup_register(pchild, k, close_kept, apr_pool_cleanup_null);
+    for (i = 0; i < SQLITE_READY_TRIES
+                && !sqlite_readable(pchild, k->drv, k->h); i++) {
+        apr_sleep(SQLITE_READY_PAUSE);
+    }
+    if (i == SQLITE_READY_TRIES) {
+        SSD_SLOG(APLOG_WARNING, 0, s, 108, "%s could not be read for 2 s "
+                 "after the child started", params);
+    }
+}
+
 /* A connection held by a request goes back to mod_dbd's pool when the
  * request ends, or earlier with ssd_req_store_release. */
 typedef struct {

@@ -133,6 +133,7 @@ sub waiting { my ($re, $k, $what) = @_; return wait_until(sub { lock_waiters($re
             left(query, 80) FROM pg_stat_activity WHERE datname = current_database()});
     $h->run("DO \$\$ BEGIN PERFORM 1 FROM ssd_domains WHERE id = $id FOR UPDATE NOWAIT;"
             . " DELETE FROM ssd_domains WHERE id = $id; DELETE FROM ssd_dkim_keys WHERE domain_id = $id;"
+            . " DELETE FROM ssd_events WHERE domain_id = $id;"
             . ' EXCEPTION WHEN lock_not_available THEN NULL; END $$;');
     $h->run('COMMIT;');
     my $r = finish_request($p);
@@ -154,7 +155,9 @@ sub waiting { my ($re, $k, $what) = @_; return wait_until(sub { lock_waiters($re
     $h->wait_idle_in_transaction or die "could not lock ssd_dkim_keys\n";
     my $g = start_request(method => 'GET', url => url("domains/$d->{id}"), token => $ADM);
     my $q = waiting(qr/^(?!ht-).*FROM ssd_dkim_keys/, 1, 'the GET waits to read the keys');
-    $h->run("DELETE FROM ssd_domains WHERE id = $id; DELETE FROM ssd_dkim_keys WHERE domain_id = $id; COMMIT;");
+    # (its events go too: no trail of a domain that vanished without domain.deleted)
+    $h->run("DELETE FROM ssd_domains WHERE id = $id; DELETE FROM ssd_dkim_keys WHERE domain_id = $id;"
+            . " DELETE FROM ssd_events WHERE domain_id = $id; COMMIT;");
     my $r = finish_request($g);
     $h->done;
     ok $q && $r->{status} == 404 && $r->{code} eq 'not_found',
