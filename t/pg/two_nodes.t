@@ -110,28 +110,27 @@ sub tally {
     return \%t;
 }
 
-# The error-log lines (warn or worse) the race nodes wrote since their
-# sizes in %$from: what explains an answer the race did not expect.
-sub log_sizes { return { map { ($_->{name} => -s $_->{error_log} // 0) } @nodes } }
-sub new_log_lines {
-    my ($from) = @_;
-    my @lines;
-    for my $node (@nodes) {
-        open my $fh, '<', $node->{error_log} or next;
-        seek $fh, $from->{$node->{name}} // 0, 0;
-        push @lines, map { "$node->{name}: $_" } grep { /\[(?:[\w-]+:)?(?:warn|error|crit|alert|emerg)\]/ } <$fh>;
-    }
-    return @lines;
+# After a race that went wrong: its answers, and the lines at warn or worse
+# that the race nodes logged after the offsets in %$from (log_offsets).
+sub log_offsets {
+    return { map { ($_->{name} => ScaiSend::Test::error_log_offset($_->{error_log})) } @nodes };
 }
-sub race_diag { my ($from) = @_; diag 'answers: ' . JSON::PP->new->canonical->encode(tally(@_[1 .. $#_])); diag $_ for new_log_lines($from) }
+sub race_diag {
+    my ($from, @res) = @_;
+    diag 'answers: ' . JSON::PP->new->canonical->encode(tally(@res));
+    for my $node (@nodes) {
+        diag "$node->{name}: $_" for grep { /\[(?:[\w-]+:)?(?:warn|error|crit|alert|emerg)\]/ }
+            ScaiSend::Test::error_log_since($from->{$node->{name}}, $node->{error_log});
+    }
+}
 
 # Every child of both race nodes answers (each has its pool open already).
-my $from = log_sizes();
+my $from = log_offsets();
 my @res = race(map { [$nodes[$_ % 2], GET => 'domains?limit=5'] } 0 .. 99);
 is_deeply tally(@res), { '200 ' => 100 }, 'warm-up: 100 concurrent lists on two nodes: all 200'
     or race_diag($from, @res);
 
-$from = log_sizes();
+$from = log_offsets();
 @res = race(map { [$nodes[$_ % 2], POST => 'domains', { domain => 'race.pgnodes.example' }] } 0 .. 99);
 is_deeply tally(@res), { '201 ' => 1, '409 domain_exists' => 99 },
     '100 concurrent creates of one domain on two nodes: one 201, 99 409 domain_exists'
@@ -143,7 +142,7 @@ $winner //= 'none';
 is psql_value("SELECT count(*) FROM ssd_dkim_keys WHERE domain_id = '$winner'"), 1,
     'with exactly one key';
 
-$from = log_sizes();
+$from = log_offsets();
 @res = race(map { [$nodes[$_ % 2], POST => "domains/$winner/rotate-dkim"] } 0 .. 19);
 is_deeply tally(@res), { '200 ' => 1, '409 rotation_pending' => 19 },
     '20 concurrent rotates on two nodes: one 200, 19 409 rotation_pending'

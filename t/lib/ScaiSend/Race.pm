@@ -406,15 +406,7 @@ sub _as_hard_limit {
 # error_log (an extra node's) instead of the suite's.
 sub crash_lines {
     my ($offset, $log) = @_;
-    my @lines;
-    if (defined $log) {
-        open my $fh, '<', $log or return ();
-        seek $fh, $offset || 0, 0;
-        @lines = <$fh>;
-        chomp @lines;
-    } else {
-        @lines = ScaiSend::Test::error_log_since($offset);
-    }
+    my @lines = ScaiSend::Test::error_log_since($offset, $log);
     return grep { /exit signal|child process \d+ (?:still did not exit|exit)|
                    Segmentation fault|Memory\ allocation\ failed|Out\ of\ memory|
                    Aborted|possible\ coredump|AH00052|AH00051/xi } @lines;

@@ -220,16 +220,19 @@ sub expected_log_patterns {
     return @re;
 }
 
-# Byte offset of the end of the error_log now (use with error_log_since).
+# Byte offset of the end of the error_log now (use with error_log_since);
+# $path: another error_log (an extra node's) instead of the suite's.
 sub error_log_offset {
-    my $f = _error_log_path();
+    my ($path) = @_;
+    my $f = $path // _error_log_path();
     return -s $f || 0;
 }
 
-# Lines appended to the error_log after $offset (from error_log_offset).
+# Lines appended to the error_log ($path, or the suite's) after $offset
+# (from error_log_offset).
 sub error_log_since {
-    my ($offset) = @_;
-    my $f = _error_log_path();
+    my ($offset, $path) = @_;
+    my $f = $path // _error_log_path();
     open my $fh, '<', $f or return ();
     seek $fh, $offset || 0, 0;
     my @lines = <$fh>;
