@@ -78,6 +78,40 @@ static int ssd_error_handler(request_rec *r)
     return ssd_send_error(r, status, code, msg, NULL);
 }
 
+/* The API is not a file. Its requests (SetHandler of one of the module's
+ * handlers) skip the directory walk and the look-up of a path under the
+ * DocumentRoot, as mod_proxy does for its URLs: no .htaccess is read, no
+ * stat() is made, and a DocumentRoot the server cannot read does not
+ * matter. map_to_storage starts from the server's defaults, so the
+ * locations of the (possibly rewritten) URI are walked here to read the
+ * handler; httpd's own location walk after this hook finds them cached. */
+static int is_module_handler(const char *h)
+{
+    return h && (strcmp(h, SSD_HANDLER) == 0
+                 || strcmp(h, SSD_ERROR_HANDLER) == 0
+                 || strcmp(h, SSD_STATUS_HANDLER) == 0);
+}
+
+static int ssd_map_to_storage(request_rec *r)
+{
+    core_dir_config *d;
+    const char *err = NULL, *h = NULL;
+
+    if (ap_location_walk(r) != OK) {
+        r->per_dir_config = r->server->lookup_defaults;
+        return DECLINED;
+    }
+    d = ap_get_core_module_config(r->per_dir_config);
+    if (d->expr_handler) {
+        h = ap_expr_str_exec(r, d->expr_handler, &err);
+    }
+    if (!err && is_module_handler(h)) {
+        return OK;
+    }
+    r->per_dir_config = r->server->lookup_defaults;
+    return DECLINED;
+}
+
 /* What a server's settings came to, at debug: "apachectl -t" with
  * LogLevel scaisend_domains:debug shows how every value was read. */
 static void log_settings(apr_pool_t *p, server_rec *s)
@@ -149,6 +183,7 @@ static void ssd_register_hooks(apr_pool_t *p)
     ap_hook_child_init(ssd_db_child_init, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(ssd_sign_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(ssd_job_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_map_to_storage(ssd_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(ssd_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ssd_error_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ssd_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
