@@ -71,9 +71,31 @@ static void emit(ssd_signer_t *s, const char *b, apr_size_t n)
     s->out_len += n;
 }
 
-static int is_plain(char c)
+/* The bytes relaxed body canonicalisation treats specially: white space
+ * and line ends. Every other byte is copied as it is. */
+static const unsigned char body_special[256] = {
+    [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1,
+};
+
+static int is_plain(unsigned char c)
 {
-    return c != ' ' && c != '\t' && c != '\r' && c != '\n';
+    return !body_special[c];
+}
+
+/* How many bytes from b on are ordinary (no white space, CR or LF). */
+static apr_size_t plain_bytes(const unsigned char *b, apr_size_t len)
+{
+    apr_size_t n = 0;
+
+    while (n + 4 <= len && !(body_special[b[n]] | body_special[b[n + 1]]
+                             | body_special[b[n + 2]]
+                             | body_special[b[n + 3]])) {
+        n += 4;
+    }
+    while (n < len && is_plain(b[n])) {
+        n++;
+    }
+    return n;
 }
 
 /* A run of bytes that relaxed canonicalisation keeps as they are, inside
@@ -82,21 +104,19 @@ static int is_plain(char c)
  * hashed in one piece, not byte by byte. */
 static apr_size_t body_run(ssd_signer_t *s, const char *b, apr_size_t len)
 {
+    const unsigned char *u = (const unsigned char *)b;
     apr_size_t n = 0;
 
     if (s->cr || s->pending_wsp || !s->line_has_content) {
         return 0;
     }
-    while (n < len) {
-        if (is_plain(b[n])) {
-            n++;
-        }
-        else if (b[n] == ' ' && n + 1 < len && is_plain(b[n + 1])) {
+    for (;;) {
+        n += plain_bytes(u + n, len - n);
+        if (n + 1 < len && u[n] == ' ' && is_plain(u[n + 1])) {
             n += 2;
+            continue;
         }
-        else {
-            break;
-        }
+        break;
     }
     if (n > OUT_CHUNK / 2) {
         EVP_DigestUpdate(s->body_md, s->out, s->out_len);
