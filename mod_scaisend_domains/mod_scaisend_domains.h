@@ -274,6 +274,12 @@ const char *ssd_db_check(void);
 int ssd_db_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 /* Before mod_dbd's child init: an SQLite file readable (see the .c). */
 void ssd_db_child_init(apr_pool_t *pchild, server_rec *s);
+/* The changes committed to the SQLite database by any process using it
+ * (mod_scaisend_domains_changes.c): 0 and the count, or -1 when they are
+ * not counted (PostgreSQL; the counter could not be mapped). */
+void ssd_changes_child_init(apr_pool_t *pchild, server_rec *s,
+                            const char *db);
+int ssd_changes_read(apr_uint64_t *out);
 /* The request's database connection, taken from mod_dbd's pool on first
  * use; NULL when the database is unavailable (a 503 has then been sent). */
 ssd_store_t *ssd_req_store(ssd_req_t *q);

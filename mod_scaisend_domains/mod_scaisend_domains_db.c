@@ -234,6 +234,7 @@ void ssd_db_child_init(apr_pool_t *pchild, server_rec *s)
         SSD_SLOG(APLOG_WARNING, 0, s, 108, "%s could not be read for 2 s "
                  "after the child started", params);
     }
+    ssd_changes_child_init(pchild, s, params);
 }
 
 /* A connection held by a request goes back to mod_dbd's pool when the

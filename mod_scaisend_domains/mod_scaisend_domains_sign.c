@@ -9,6 +9,7 @@
 #include "ssd_keycache.h"
 #include "ssd_metrics.h"
 #include "ssd_sign.h"
+#include "ssd_signcache.h"
 
 #include <http_protocol.h>
 #include <apr_strings.h>
@@ -89,8 +90,15 @@ static int refuse_send(ssd_req_t *q, const char *domain,
     return ssd_send_json(q->r, HTTP_CONFLICT, o);
 }
 
-/* The process's unwrapped keys (made in child_init). */
+/* The process's unwrapped keys and its signing decisions (made in
+ * child_init; decisions are kept only while the database's changes are
+ * counted, ssd_changes_read, only with the key cache on, and for at most
+ * a second: a change the module commits drops them at once, the second
+ * bounds one made behind its back). */
+#define DECISION_TTL apr_time_from_sec(1)
+
 static ssd_keycache_t *keycache;
+static ssd_signcache_t *signcache;
 
 void ssd_sign_child_init(apr_pool_t *child, server_rec *s)
 {
@@ -99,13 +107,14 @@ void ssd_sign_child_init(apr_pool_t *child, server_rec *s)
     ssd_signer_init();
     keycache = ssd_keycache_create(child, c->key_cache,
                                    apr_time_from_msec(c->key_cache_ttl_ms));
+    signcache = ssd_signcache_create(child, c->key_cache, DECISION_TTL);
 }
 
-static int cannot_sign(ssd_req_t *q, const ssd_domain_t *d,
+static int cannot_sign(ssd_req_t *q, const char *domain_id,
                        const char *selector)
 {
     SSD_RLOG(APLOG_ERR, 0, q->r, 501, "the key of %s (selector %s) could "
-             "not be used", d->id, selector);
+             "not be used", domain_id, selector);
     return ssd_send_error(q->r, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
                           "the message could not be signed", NULL);
 }
@@ -136,19 +145,19 @@ static apr_array_header_t *signing_keys(apr_pool_t *p, const ssd_domain_t *d,
 /* A key of the domain, unwrapped (from the process's cache); a new one
  * drops the domain's older keys from the cache (current: the selectors
  * that sign now, NULL-terminated). */
-static EVP_PKEY *active_key(ssd_req_t *q, const ssd_domain_t *d,
+static EVP_PKEY *active_key(ssd_req_t *q, const char *domain_id,
                             const ssd_dkim_key_t *k,
                             const char *const *current,
                             EVP_PKEY_CTX **prepared)
 {
-    ssd_keyref_t ref = {d->id, k->selector, k->wrapped_key, q->conf->kek};
+    ssd_keyref_t ref = {domain_id, k->selector, k->wrapped_key, q->conf->kek};
     int hit = 0;
     EVP_PKEY *key = ssd_keycache_get(keycache, q->r->pool, &ref, &hit,
                                      prepared);
 
     if (!hit) {
         /* a new key of the domain: the older ones are not its keys now */
-        ssd_keycache_keep_only(keycache, d->id, current);
+        ssd_keycache_keep_only(keycache, domain_id, current);
     }
     return key;
 }
@@ -165,7 +174,7 @@ static const char **selectors_of(apr_pool_t *p,
     return out;
 }
 
-static json_object *signed_json(ssd_req_t *q, const ssd_domain_t *d,
+static json_object *signed_json(ssd_req_t *q, const char *domain,
                                 const char *rsa_header,
                                 const char *rsa_selector,
                                 json_object *headers)
@@ -174,17 +183,17 @@ static json_object *signed_json(ssd_req_t *q, const ssd_domain_t *d,
 
     ssd_json_add_str(o, "dkim_signature", rsa_header);
     json_object_object_add(o, "dkim_signatures", headers);
-    ssd_json_add_str(o, "d", d->domain);
+    ssd_json_add_str(o, "d", domain);
     ssd_json_add_str(o, "selector", rsa_selector);
     return o;
 }
 
 /* One DKIM-Signature per signing key, all with one t= (and x=). */
-static int sign_with(ssd_req_t *q, ssd_signer_t *s, const ssd_domain_t *d,
-                     const apr_array_header_t *keys)
+static int sign_with(ssd_req_t *q, ssd_signer_t *s, const ssd_signing_t *sg)
 {
+    const apr_array_header_t *keys = sg->keys;
     const char **current = selectors_of(q->r->pool, keys);
-    ssd_sign_params_t sp = {d->domain, NULL, apr_time_now(),
+    ssd_sign_params_t sp = {sg->domain, NULL, apr_time_now(),
                             q->conf->signature_ttl_ms / 1000,
                             q->conf->sign_headers, NULL};
     const char *rsa_header = NULL, *rsa_selector = NULL;
@@ -193,7 +202,8 @@ static int sign_with(ssd_req_t *q, ssd_signer_t *s, const ssd_domain_t *d,
 
     for (i = 0; i < keys->nelts; i++) {
         const ssd_dkim_key_t *k = APR_ARRAY_IDX(keys, i, ssd_dkim_key_t *);
-        EVP_PKEY *key = active_key(q, d, k, current, &sp.prepared);
+        EVP_PKEY *key = active_key(q, sg->domain_id, k, current,
+                                   &sp.prepared);
         ssd_dkim_alg_t alg = ssd_dkim_alg_of(k->algorithm);
         const char *header;
 
@@ -201,7 +211,7 @@ static int sign_with(ssd_req_t *q, ssd_signer_t *s, const ssd_domain_t *d,
         if (!key || ssd_dkim_key_alg(key) != alg
             || !(header = ssd_signer_sign(s, key, &sp))) {
             json_object_put(headers);
-            return cannot_sign(q, d, k->selector);
+            return cannot_sign(q, sg->domain_id, k->selector);
         }
         ssd_metric_count(SSD_METRIC_SIGNATURE, alg == SSD_DKIM_ED25519
                          ? SSD_ALG_ED25519_SHA256 : SSD_ALG_RSA_SHA256);
@@ -211,17 +221,27 @@ static int sign_with(ssd_req_t *q, ssd_signer_t *s, const ssd_domain_t *d,
             rsa_selector = k->selector;
         }
     }
-    return ssd_send_json(q->r, HTTP_OK,
-                         signed_json(q, d, rsa_header, rsa_selector, headers));
+    return ssd_send_json(q->r, HTTP_OK, signed_json(q, sg->domain, rsa_header,
+                                                    rsa_selector, headers));
 }
 
+/* Where a decision read from the database is kept: its name, the count
+ * of changes before the query, and when it was asked. */
+typedef struct {
+    const char *name;
+    apr_uint64_t changes;
+    apr_time_t asked;
+} ssd_decision_ref_t;
+
 /* The send decision and the keys of the domain decided on, from one
- * query; the connection goes back before any crypto is done. */
+ * query; the connection goes back before any crypto is done. A decision
+ * to sign is kept (see ssd_signcache) when changes are counted. */
 static int decide_and_sign(ssd_req_t *q, ssd_signer_t *s, const char *domain,
-                           const char *tenant)
+                           const char *tenant, const ssd_decision_ref_t *ref)
 {
-    apr_array_header_t *cands, *domains, *keys;
+    apr_array_header_t *cands, *domains;
     const ssd_sign_candidate_t *c, *chosen = NULL;
+    ssd_signing_t sg = {NULL, NULL, NULL};
     ssd_send_verdict_t v;
     ssd_store_rc rc;
     int i;
@@ -248,11 +268,37 @@ static int decide_and_sign(ssd_req_t *q, ssd_signer_t *s, const char *domain,
     if (v.decision != SSD_SEND_DELIVER) {
         return refuse_send(q, domain, &v);
     }
-    keys = chosen ? signing_keys(q->r->pool, v.domain, chosen->keys) : NULL;
-    if (!keys || keys->nelts == 0) {
-        return cannot_sign(q, v.domain, "(none active)");
+    sg.keys = chosen ? signing_keys(q->r->pool, v.domain, chosen->keys) : NULL;
+    if (!sg.keys || sg.keys->nelts == 0) {
+        return cannot_sign(q, v.domain->id, "(none active)");
     }
-    return sign_with(q, s, v.domain, keys);
+    sg.domain_id = v.domain->id;
+    sg.domain = v.domain->domain;
+    if (ref) {
+        ssd_signcache_put(signcache, ref->name, ref->changes, ref->asked, &sg);
+    }
+    return sign_with(q, s, &sg);
+}
+
+/* A decision this process keeps for the caller and the From: domain,
+ * signed with at once; else the database decides. */
+static int sign_message(ssd_req_t *q, ssd_signer_t *s, const char *domain,
+                        const char *tenant)
+{
+    ssd_decision_ref_t ref;
+    ssd_signing_t sg;
+
+    if (!signcache || ssd_changes_read(&ref.changes) != 0) {
+        return decide_and_sign(q, s, domain, tenant, NULL);
+    }
+    ref.name = ssd_signcache_name(q->r->pool, q->who.partner_id, tenant,
+                                  domain);
+    ref.asked = apr_time_now();
+    if (ssd_signcache_get(signcache, q->r->pool, ref.name, ref.changes,
+                          ref.asked, &sg)) {
+        return sign_with(q, s, &sg);
+    }
+    return decide_and_sign(q, s, domain, tenant, &ref);
 }
 
 static int check_request(ssd_req_t *q)
@@ -297,5 +343,5 @@ int ssd_dkim_sign(ssd_req_t *q)
         return OK;
     }
     domain = name.domain;
-    return decide_and_sign(q, s, domain, tenant);
+    return sign_message(q, s, domain, tenant);
 }

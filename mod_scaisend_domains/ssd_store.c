@@ -105,6 +105,20 @@ static void log_statement(const ssd_store_t *st, const char *label, int rc,
              apr_time_now() - started);
 }
 
+static ssd_store_change_fn change_hook;
+
+void ssd_store_set_change_hook(ssd_store_change_fn fn)
+{
+    change_hook = fn;
+}
+
+static void changed(void)
+{
+    if (change_hook) {
+        change_hook();
+    }
+}
+
 /* Run a write; returns 0 and the affected row count, or the driver code. */
 int ssd_store_run(ssd_store_t *st, const char *label, int *nrows, int nargs,
                   const char **args)
@@ -126,6 +140,9 @@ int ssd_store_run(ssd_store_t *st, const char *label, int *nrows, int nargs,
     log_statement(st, label, rc, n, started);
     if (rc != 0) {
         return ssd_store_note_error(st, label, rc);
+    }
+    if (!st->in_txn && n > 0) {
+        changed();
     }
     if (nrows) {
         *nrows = n;
@@ -294,6 +311,7 @@ ssd_store_rc ssd_txn_end(ssd_store_t *st, txn_t *t, ssd_store_rc rc)
         exec_sql(st, "ROLLBACK");
         return SSD_STORE_FAILED;
     }
+    changed();
     return SSD_STORE_OK;
 }
 

@@ -23,6 +23,14 @@ typedef struct {
     int outbox;                 /* webhooks are on: events fill the outbox */
 } ssd_store_t;
 
+/* Called after every change the store commits (a write outside a
+ * transaction, or a transaction's COMMIT), in the process that made it:
+ * the glue counts the changes where every process of the database sees
+ * them, so that what a process kept of the database (ssd_signcache) is
+ * dropped at once. Set once, before the children start; NULL: nothing. */
+typedef void (*ssd_store_change_fn)(void);
+void ssd_store_set_change_hook(ssd_store_change_fn fn);
+
 typedef enum {
     SSD_STORE_OK = 0,
     SSD_STORE_NOT_FOUND,
